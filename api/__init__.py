@@ -1,0 +1,1 @@
+"""HTTP service (FastAPI + Strawberry GraphQL), settings and the command line."""

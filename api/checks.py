@@ -1,0 +1,43 @@
+"""Run the joint-punishment check: validate the code, one traversal, the rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from graph.store import GraphStore
+from queries.check import CHECK_TRAVERSAL
+from schema.catalogue import Catalogue
+from schema.codes import classify
+from schema.policy import Policy
+from schema.sanctions import SanctionCheck, evaluate
+
+# Open ends of dated roles, as ISO strings that sort before / after every real date.
+MIN_DATE = "0001-01-01"
+MAX_DATE = "9999-12-31"
+
+
+def check_sanctions(
+    store: GraphStore,
+    code: str,
+    *,
+    policy: Policy,
+    catalogue: Catalogue,
+    as_of: dt.date | None = None,
+    measure: str | None = None,
+) -> SanctionCheck:
+    subject = classify(code, "code")
+    day = as_of or dt.date.today()
+    rows = store.read(
+        CHECK_TRAVERSAL,
+        {
+            "code": subject.code,
+            "as_of": day.isoformat(),
+            "min_date": MIN_DATE,
+            "max_date": MAX_DATE,
+            "named": "responsible",
+            "negative": "negative",
+        },
+    )
+    return evaluate(
+        subject.code, rows, as_of=day, policy=policy, catalogue=catalogue, measure=measure
+    )

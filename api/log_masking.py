@@ -1,0 +1,44 @@
+"""Keep ID numbers out of logs in clear, whatever code path formats the message.
+
+Engine errors can echo a query's parameters, and tracebacks can carry argument values;
+a filter on every handler masks anything shaped like a resident ID number.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from schema.codes import mask_id_number
+
+ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+
+
+def mask_text(text: str) -> str:
+    return ID_NUMBER.sub(lambda m: mask_id_number(m.group(0)), text)
+
+
+class MaskIdNumbers(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if record.exc_info:
+            formatter = logging.Formatter()
+            message = message + "\n" + formatter.formatException(record.exc_info)
+            record.exc_info = None
+            record.exc_text = None
+        record.msg = mask_text(message)
+        record.args = None
+        return True
+
+
+def install(level: int = logging.INFO) -> None:
+    """Attach the filter to every handler of the root logger (adding one if none)."""
+    root = logging.getLogger()
+    if not root.handlers:
+        handler: logging.Handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+    root.setLevel(level)
+    for handler in root.handlers:
+        if not any(isinstance(f, MaskIdNumbers) for f in handler.filters):
+            handler.addFilter(MaskIdNumbers())

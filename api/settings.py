@@ -1,0 +1,74 @@
+"""All configuration in one pydantic-settings class, read from the environment and `.env`.
+
+A bad value must stop start-up with one line naming the variable (CONTRACT.md section 1),
+so validation errors are rewritten into ``ConfigError`` messages here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from schema.errors import ConfigError
+
+PREFIX = "CREDIT_GRAPH_"
+POLICIES = ("nantong", "wuhan", "huancui", "zhengzhou", "yangjiang")
+
+
+def _default_data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "credit-graph"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=PREFIX, env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    engine: Literal["embedded", "neo4j"] = "embedded"
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    falkordb_url: str | None = None
+    neo4j_uri: str | None = None
+    neo4j_user: str | None = "neo4j"
+    neo4j_password: SecretStr | None = None
+    neo4j_database: str | None = None
+    policy: Literal["nantong", "wuhan", "huancui", "zhengzhou", "yangjiang"] = "nantong"
+    production: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    @field_validator("falkordb_url")
+    @classmethod
+    def _url_scheme(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        if not v.startswith(("redis://", "rediss://", "falkor://", "falkors://", "unix://")):
+            raise ValueError(
+                "must start with redis://, rediss://, falkor://, falkors:// or unix://"
+            )
+        return v
+
+    @field_validator("neo4j_uri")
+    @classmethod
+    def _neo4j_scheme(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        schemes = ("neo4j://", "neo4j+s://", "neo4j+ssc://", "bolt://", "bolt+s://", "bolt+ssc://")
+        if not v.startswith(schemes):
+            raise ValueError("must start with neo4j:// (routing) or bolt://")
+        return v
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings; turn the first invalid value into a one-line ``ConfigError``."""
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as e:
+        err = e.errors(include_url=False, include_input=False)[0]
+        name = PREFIX + str(err["loc"][0]).upper() if err["loc"] else PREFIX
+        raise ConfigError(f"{name}: {err['msg']}") from None
+    if settings.engine == "neo4j" and not settings.neo4j_uri:
+        raise ConfigError(f"{PREFIX}NEO4J_URI: required when {PREFIX}ENGINE=neo4j")
+    return settings

@@ -1,0 +1,1 @@
+"""Store adapters behind one small interface, the engines they talk to, and schema bootstrap."""

@@ -1,0 +1,77 @@
+"""Every difference between FalkorDB's and Neo4j's Cypher, in one place.
+
+The queries in ``queries/`` are written in the common subset and run unchanged on both
+engines. What cannot be shared (index and constraint DDL) is generated here from one
+declaration of the project's keys, so the two engines always get the same schema.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Key:
+    label: str
+    prop: str
+    unique: bool
+
+
+#: The graph's keys. ``Subject.code`` is the identity of every entity and person
+#: (Wuhan Art. 10: one subject, one node, matched by its code).
+KEYS: tuple[Key, ...] = (
+    Key("Subject", "code", unique=True),
+    Key("Entity", "code", unique=True),
+    Key("Person", "code", unique=True),
+    Key("Record", "uid", unique=True),
+    Key("Submission", "id", unique=True),
+    Key("Record", "decided_on", unique=False),
+    Key("Record", "status", unique=False),
+)
+
+
+class Dialect(ABC):
+    name: str
+
+    @abstractmethod
+    def schema_statements(self) -> list[str]:
+        """DDL statements that create the keys; each must be safe to run again."""
+
+
+class Neo4jDialect(Dialect):
+    name = "neo4j"
+
+    def schema_statements(self) -> list[str]:
+        out = []
+        for k in KEYS:
+            ident = f"{k.label.lower()}_{k.prop}"
+            if k.unique:
+                out.append(
+                    f"CREATE CONSTRAINT {ident}_unique IF NOT EXISTS "
+                    f"FOR (n:{k.label}) REQUIRE n.{k.prop} IS UNIQUE"
+                )
+            else:
+                out.append(
+                    f"CREATE INDEX {ident}_index IF NOT EXISTS FOR (n:{k.label}) ON (n.{k.prop})"
+                )
+        return out
+
+
+class FalkorDialect(Dialect):
+    """FalkorDB: a range index first, then a unique constraint on top of it.
+
+    FalkorDB creates constraints with the ``GRAPH.CONSTRAINT`` command rather than
+    Cypher; such statements are emitted as ``CONSTRAINT <label> <prop>`` and the
+    FalkorDB store turns them into the command.
+    """
+
+    name = "falkordb"
+
+    def schema_statements(self) -> list[str]:
+        out = []
+        for k in KEYS:
+            out.append(f"CREATE INDEX FOR (n:{k.label}) ON (n.{k.prop})")
+            if k.unique:
+                out.append(f"CONSTRAINT {k.label} {k.prop}")
+        return out

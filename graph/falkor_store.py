@@ -1,0 +1,139 @@
+"""FalkorDB adapter: the embedded default and any running FalkorDB given by URL."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import redis
+from falkordb import FalkorDB
+from falkordb.query_result import QueryResult
+
+from graph.dialect import FalkorDialect
+from graph.store import GraphStore, Params, Row, Statement
+from schema.errors import EngineUnavailable
+
+DEFAULT_GRAPH = "credit"
+_ALREADY = ("already indexed", "already exists", "constraint already")
+
+
+def _plain(value: Any) -> Any:
+    """Turn client objects (nodes, edges, paths) into plain data."""
+    props = getattr(value, "properties", None)
+    if isinstance(props, dict):
+        return dict(props)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _rows(result: QueryResult) -> list[Row]:
+    header = [h[1] if isinstance(h, list | tuple) else h for h in (result.header or [])]
+    names = [h.decode() if isinstance(h, bytes) else str(h) for h in header]
+    return [dict(zip(names, (_plain(v) for v in row), strict=True)) for row in result.result_set]
+
+
+class FalkorStore(GraphStore):
+    engine_name = "falkordb"
+
+    def __init__(
+        self,
+        db: FalkorDB,
+        graph_name: str = DEFAULT_GRAPH,
+        *,
+        description: str = "falkordb",
+        query_timeout_ms: int | None = None,
+    ) -> None:
+        self.dialect = FalkorDialect()
+        self._db = db
+        self._graph = db.select_graph(graph_name)
+        self.graph_name = graph_name
+        self.description = description
+        self._timeout = query_timeout_ms
+        self._schema_lock = threading.Lock()
+
+    @classmethod
+    def from_url(cls, url: str, graph_name: str = DEFAULT_GRAPH) -> FalkorStore:
+        try:
+            db = FalkorDB.from_url(url, socket_timeout=60, socket_connect_timeout=5)
+        except (ValueError, redis.RedisError) as e:
+            raise EngineUnavailable(f"CREDIT_GRAPH_FALKORDB_URL: cannot use {url!r}: {e}") from e
+        return cls(db, graph_name, description=url)
+
+    @classmethod
+    def from_socket(cls, socket_path: str, graph_name: str = DEFAULT_GRAPH) -> FalkorStore:
+        db = FalkorDB(unix_socket_path=socket_path, socket_timeout=60, socket_connect_timeout=5)
+        return cls(db, graph_name, description=f"unix://{socket_path}")
+
+    # -- GraphStore ----------------------------------------------------------------
+    def read(self, query: str, params: Params | None = None) -> list[Row]:
+        try:
+            result = self._graph.ro_query(query, dict(params or {}), timeout=self._timeout)
+        except redis.ConnectionError as e:
+            raise EngineUnavailable(f"graph engine unreachable ({self.description}): {e}") from e
+        except redis.TimeoutError as e:
+            raise EngineUnavailable(f"graph engine timed out ({self.description})") from e
+        return _rows(result)
+
+    def write(self, statements: Sequence[Statement]) -> list[list[Row]]:
+        if not statements:
+            return []
+        try:
+            if len(statements) == 1:
+                s = statements[0]
+                return [_rows(self._graph.query(s.query, dict(s.params), timeout=self._timeout))]
+            pipe = self._db.connection.pipeline(transaction=True)
+            for s in statements:
+                text = self._graph._build_params_header(dict(s.params)) + s.query
+                pipe.execute_command("GRAPH.QUERY", self.graph_name, text, "--compact")
+            replies = pipe.execute()
+            return [_rows(QueryResult(self._graph, reply)) for reply in replies]
+        except redis.ConnectionError as e:
+            raise EngineUnavailable(f"graph engine unreachable ({self.description}): {e}") from e
+        except redis.TimeoutError as e:
+            raise EngineUnavailable(f"graph engine timed out ({self.description})") from e
+
+    def ping(self) -> None:
+        try:
+            self._db.connection.ping()
+        except redis.RedisError as e:
+            raise EngineUnavailable(f"graph engine unreachable ({self.description}): {e}") from e
+
+    def close(self) -> None:
+        try:
+            self._db.connection.close()
+        except redis.RedisError:
+            pass
+
+    def drop_all(self) -> None:
+        try:
+            self._graph.delete()
+        except redis.ResponseError as e:
+            if "empty key" not in str(e).lower() and "invalid graph" not in str(e).lower():
+                raise
+        self._graph = self._db.select_graph(self.graph_name)
+
+    def _run_ddl(self, statement: str) -> None:
+        with self._schema_lock:
+            try:
+                if statement.startswith("CONSTRAINT "):
+                    _, label, prop = statement.split()
+                    self._db.connection.execute_command(
+                        "GRAPH.CONSTRAINT",
+                        "CREATE",
+                        self.graph_name,
+                        "UNIQUE",
+                        "NODE",
+                        label,
+                        "PROPERTIES",
+                        1,
+                        prop,
+                    )
+                else:
+                    self._graph.query(statement)
+            except redis.ResponseError as e:
+                if not any(a in str(e).lower() for a in _ALREADY):
+                    raise

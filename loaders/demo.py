@@ -1,0 +1,28 @@
+"""The bundled demo data set, loaded by ``serve --demo`` into an empty graph."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from graph.store import GraphStore
+from loaders.pipeline import LoadSummary, load_files
+from queries.admin import COUNT_SUBJECTS
+from schema.policy import Policy
+
+DEMO_FILE = Path(__file__).parent / "data" / "demo.jsonl"
+DEMO_PROVIDER = "demo"
+
+
+def graph_is_empty(store: GraphStore) -> bool:
+    return int(store.read(COUNT_SUBJECTS)[0]["n"]) == 0
+
+
+def load_demo(store: GraphStore, policy: Policy) -> LoadSummary:
+    return load_files(store, [DEMO_FILE], policy=policy, provider=DEMO_PROVIDER, channel="demo")
+
+
+def load_demo_if_empty(store: GraphStore, policy: Policy) -> LoadSummary | None:
+    """Load the demo only into an empty graph, so it never mixes with real data."""
+    if not graph_is_empty(store):
+        return None
+    return load_demo(store, policy)

@@ -1,0 +1,90 @@
+"""Domain models -> the row maps the ``queries`` writers UNWIND.
+
+The content hash covers what the provider said, not where or when it said it, so a
+re-sent identical row is recognised as unchanged and its provenance is left alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from enum import Enum
+from typing import Any
+
+from schema.models import Entity, Person, Record, Role
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def content_hash(props: dict[str, Any]) -> str:
+    blob = json.dumps(props, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:32]
+
+
+def _with_provenance(props: dict[str, Any], src: str, line: int) -> dict[str, Any]:
+    return {**props, "src": src, "src_line": line}
+
+
+def entity_row(e: Entity, src: str, line: int) -> dict[str, Any]:
+    props = {k: _plain(v) for k, v in e.model_dump().items() if k != "code"}
+    props["kind"] = "entity"
+    return {
+        "code": e.code,
+        "row_hash": content_hash(props),
+        "props": _with_provenance(props, src, line),
+    }
+
+
+def person_row(p: Person, src: str, line: int) -> dict[str, Any]:
+    props: dict[str, Any] = {"name": p.name, "kind": "person"}
+    return {
+        "code": p.code,
+        "row_hash": content_hash(props),
+        "props": _with_provenance(props, src, line),
+    }
+
+
+def role_row(r: Role, src: str, line: int) -> dict[str, Any]:
+    props = {
+        "role": r.role.value,
+        "position": r.position,
+        "share_ratio": r.share_ratio,
+        "since": _plain(r.since),
+        "until": _plain(r.until),
+    }
+    return {
+        "holder": r.holder,
+        "entity": r.entity,
+        "key": r.key,
+        "row_hash": content_hash(props),
+        "props": _with_provenance(props, src, line),
+    }
+
+
+def record_uid(provider: str, record_id: str) -> str:
+    """Record ids are unique within a provider (CONTRACT.md section 2)."""
+    return f"{provider}:{record_id}"
+
+
+def record_row(r: Record, provider: str, src: str, line: int) -> dict[str, Any]:
+    data = r.model_dump(exclude={"action", "responsible", "subject"})
+    props = {k: _plain(v) for k, v in data.items()}
+    props["provider"] = provider
+    responsible = sorted(set(r.responsible))
+    hashed = {**props, "subject": r.subject, "responsible": responsible}
+    return {
+        "uid": record_uid(provider, r.id),
+        "subject": r.subject,
+        "responsible": responsible,
+        "row_hash": content_hash(hashed),
+        "props": _with_provenance(props, src, line),
+    }

@@ -1,0 +1,122 @@
+"""One submitted row -> a validated domain model, or a rejection with its reason.
+
+Rejection reasons never carry a clear ID number nor the value of a prohibited field:
+they end up in rejects files, summaries and logs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from schema.models import Entity, Person, Record, Role, RowAction
+from schema.policy import Policy
+
+MODELS: dict[str, type[BaseModel]] = {
+    "entity": Entity,
+    "person": Person,
+    "role": Role,
+    "record": Record,
+}
+
+Model = Entity | Person | Role | Record
+
+
+class RowRejected(Exception):
+    """A row that cannot land; ``category`` groups reasons in the summary."""
+
+    def __init__(self, category: str, reason: str, *, drop_fields: tuple[str, ...] = ()) -> None:
+        super().__init__(reason)
+        self.category = category
+        self.reason = reason
+        self.drop_fields = drop_fields
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """A ``record`` row with ``action: withdraw``: only its id is needed."""
+
+    id: str
+
+
+@dataclass(frozen=True)
+class ParsedRow:
+    line: int
+    type: str
+    model: Model | Withdrawal
+
+
+def _format_validation(e: ValidationError) -> str:
+    parts = []
+    for err in e.errors(include_url=False, include_input=False, include_context=False):
+        loc = ".".join(str(x) for x in err["loc"]) or "row"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown column"
+        elif msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
+        parts.append(f"{loc}: {msg}")
+    return "; ".join(parts)
+
+
+def _category(e: ValidationError) -> str:
+    types = {err["type"] for err in e.errors(include_url=False, include_input=False)}
+    msgs = " ".join(str(err["msg"]) for err in e.errors(include_url=False, include_input=False))
+    if "extra_forbidden" in types:
+        return "unknown_column"
+    if "checksum" in msgs or "length" in msgs or "birth date" in msgs or "character" in msgs:
+        return "bad_code"
+    if any("date" in t for t in types):
+        return "bad_date"
+    if any(t in types for t in ("enum", "literal_error")):
+        return "bad_value"
+    if "missing" in types:
+        return "missing_field"
+    return "invalid"
+
+
+def parse_row(data: Any, line: int, policy: Policy, today: dt.date) -> ParsedRow:
+    """Validate one row of the interchange format (CONTRACT.md section 2)."""
+    if not isinstance(data, dict):
+        raise RowRejected("malformed", "a row must be an object with a 'type' field")
+    prohibited = [k for k in data if isinstance(k, str) and policy.prohibited_field(k)]
+    if prohibited:
+        names = []
+        for k in prohibited:
+            pf = policy.prohibited_field(k)
+            assert pf is not None
+            names.append(f"'{k}' ({pf.article})")
+        raise RowRejected(
+            "prohibited_field",
+            f"prohibited field {', '.join(names)} under policy {policy.name}: "
+            "row rejected, value not stored",
+            drop_fields=tuple(prohibited),
+        )
+    row_type = data.get("type")
+    if row_type not in MODELS:
+        raise RowRejected("unknown_type", f"type: {row_type!r} is not one of {', '.join(MODELS)}")
+    fields = {k: v for k, v in data.items() if k != "type"}
+    if row_type == "record" and fields.get("action") == RowAction.WITHDRAW.value:
+        unknown = set(fields) - set(Record.model_fields)
+        if unknown:
+            raise RowRejected("unknown_column", f"{sorted(unknown)[0]}: unknown column")
+        rid = fields.get("id")
+        if not isinstance(rid, str) or not rid.strip():
+            raise RowRejected("missing_field", "id: a withdrawal names the record id")
+        return ParsedRow(line, row_type, Withdrawal(rid.strip()))
+    try:
+        model = MODELS[row_type].model_validate(fields)
+    except ValidationError as e:
+        raise RowRejected(_category(e), _format_validation(e)) from None
+    if isinstance(model, Person):
+        age = model.code_info.age_on(today)
+        if age < policy.min_age:
+            raise RowRejected(
+                "under_age",
+                f"code: the person is {age}, under the minimum age {policy.min_age} "
+                f"of policy {policy.name} ({policy.minimum_age.article})",
+            )
+    return ParsedRow(line, row_type, model)  # type: ignore[arg-type]

@@ -1,0 +1,90 @@
+"""The joint-punishment check: one bounded traversal from the checked subject.
+
+Every branch returns the same columns, and the whole check is one round trip:
+
+- ``exists``  the subject itself (kind, name) so an unknown code is told apart;
+- ``subject`` records whose subject is the checked one;
+- ``role``    records of organisations the checked person represented or led on the
+              record's act date (CONTRACT.md section 4, rule 2; Nantong Art. 29);
+- ``named``   records that name the checked person as directly responsible;
+- ``office``  offices the checked person holds on ``$as_of`` (for conflicts, rule 5);
+- ``officer`` for an organisation: records that bar a person holding office in it on
+              ``$as_of`` (their own, through a role on the act date, or by name).
+
+Dates are ISO strings, compared as strings on both engines; ``$min_date`` and
+``$max_date`` stand in for open ends of roles.
+"""
+
+_RECORD_COLUMNS = """
+  properties(r) AS record, t.code AS record_subject, t.kind AS record_subject_kind,
+  t.terminated AS record_subject_ended, t.name AS record_subject_name"""
+
+CHECK_TRAVERSAL = f"""
+MATCH (s:Subject {{code: $code}})
+RETURN 'exists' AS reach, null AS record, s.code AS record_subject,
+  s.kind AS record_subject_kind, s.terminated AS record_subject_ended,
+  s.name AS record_subject_name,
+  [s.code] AS via, null AS role, null AS officer, null AS officer_role,
+  null AS officer_entity, null AS officer_since
+UNION ALL
+MATCH (s:Subject {{code: $code}})<-[:CONCERNS]-(r:Record)
+WITH s, r, s AS t
+WHERE r.decided_on <= $as_of
+RETURN 'subject' AS reach, {_RECORD_COLUMNS},
+  [s.code] AS via, null AS role, null AS officer, null AS officer_role,
+  null AS officer_entity, null AS officer_since
+UNION ALL
+MATCH (s:Person {{code: $code}})-[ro:LEGAL_REPRESENTATIVE_OF|PRINCIPAL_OF]->(t:Entity)
+      <-[:CONCERNS]-(r:Record)
+WHERE r.decided_on <= $as_of
+  AND coalesce(ro.since, $min_date) <= coalesce(r.act_ended_on, r.decided_on)
+  AND coalesce(ro.until, $max_date) >= coalesce(r.act_ended_on, r.decided_on)
+RETURN 'role' AS reach, {_RECORD_COLUMNS},
+  [s.code, t.code] AS via, ro.role AS role, null AS officer, null AS officer_role,
+  null AS officer_entity, null AS officer_since
+UNION ALL
+MATCH (s:Person {{code: $code}})<-[:NAMES_RESPONSIBLE]-(r:Record)-[:CONCERNS]->(t:Subject)
+WHERE r.decided_on <= $as_of
+RETURN 'named' AS reach, {_RECORD_COLUMNS},
+  [s.code, t.code] AS via, $named AS role, null AS officer, null AS officer_role,
+  null AS officer_entity, null AS officer_since
+UNION ALL
+MATCH (s:Person {{code: $code}})
+      -[o:LEGAL_REPRESENTATIVE_OF|PRINCIPAL_OF|DIRECTOR_OF|SUPERVISOR_OF|MANAGER_OF]->(t:Entity)
+WHERE coalesce(o.since, $min_date) <= $as_of AND coalesce(o.until, $max_date) >= $as_of
+RETURN 'office' AS reach, null AS record, t.code AS record_subject,
+  t.kind AS record_subject_kind, t.terminated AS record_subject_ended,
+  t.name AS record_subject_name,
+  [s.code, t.code] AS via, null AS role, s.code AS officer, o.role AS officer_role,
+  t.code AS officer_entity, o.since AS officer_since
+UNION ALL
+MATCH (s:Entity {{code: $code}})
+      <-[o:LEGAL_REPRESENTATIVE_OF|PRINCIPAL_OF|DIRECTOR_OF|SUPERVISOR_OF|MANAGER_OF]-(p:Person)
+      <-[:CONCERNS]-(r:Record)
+WHERE coalesce(o.since, $min_date) <= $as_of AND coalesce(o.until, $max_date) >= $as_of
+  AND r.decided_on <= $as_of AND r.category = $negative
+WITH s, o, p, r, p AS t
+RETURN 'officer' AS reach, {_RECORD_COLUMNS},
+  [s.code, p.code] AS via, null AS role, p.code AS officer, o.role AS officer_role,
+  s.code AS officer_entity, o.since AS officer_since
+UNION ALL
+MATCH (s:Entity {{code: $code}})
+      <-[o:LEGAL_REPRESENTATIVE_OF|PRINCIPAL_OF|DIRECTOR_OF|SUPERVISOR_OF|MANAGER_OF]-(p:Person)
+      -[ro:LEGAL_REPRESENTATIVE_OF|PRINCIPAL_OF]->(t:Entity)<-[:CONCERNS]-(r:Record)
+WHERE coalesce(o.since, $min_date) <= $as_of AND coalesce(o.until, $max_date) >= $as_of
+  AND r.decided_on <= $as_of AND r.category = $negative
+  AND coalesce(ro.since, $min_date) <= coalesce(r.act_ended_on, r.decided_on)
+  AND coalesce(ro.until, $max_date) >= coalesce(r.act_ended_on, r.decided_on)
+RETURN 'officer' AS reach, {_RECORD_COLUMNS},
+  [s.code, p.code, t.code] AS via, ro.role AS role, p.code AS officer,
+  o.role AS officer_role, s.code AS officer_entity, o.since AS officer_since
+UNION ALL
+MATCH (s:Entity {{code: $code}})
+      <-[o:LEGAL_REPRESENTATIVE_OF|PRINCIPAL_OF|DIRECTOR_OF|SUPERVISOR_OF|MANAGER_OF]-(p:Person)
+      <-[:NAMES_RESPONSIBLE]-(r:Record)-[:CONCERNS]->(t:Subject)
+WHERE coalesce(o.since, $min_date) <= $as_of AND coalesce(o.until, $max_date) >= $as_of
+  AND r.decided_on <= $as_of AND r.category = $negative
+RETURN 'officer' AS reach, {_RECORD_COLUMNS},
+  [s.code, p.code, t.code] AS via, $named AS role, p.code AS officer,
+  o.role AS officer_role, s.code AS officer_entity, o.since AS officer_since
+"""

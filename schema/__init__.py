@@ -1,0 +1,1 @@
+"""Domain models, code validation and the rules (policies, measures catalogue) as data."""

@@ -1,0 +1,175 @@
+"""Validation of the two subject codes, built on python-stdnum.
+
+USCC (GB 32100-2015) and resident ID numbers (GB 11643-1999) identify every subject.
+Region, birth date and sex are *derived* from the codes on demand and never stored
+alongside them, so they cannot drift apart.
+
+The resident ID region code is the one in force when the number was *issued*, often
+years after the birth date; ``stdnum.cn.ric.validate`` rejects such real numbers
+because its table dates the region later than the birth. Here the checksum and the
+birth date decide validity, and the region is looked up only as information.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal
+
+from stdnum.cn import ric, uscc
+
+from schema.errors import InvalidCode
+
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+# GB 32100-2015 table 1: registration authority codes (position 1).
+USCC_AUTHORITIES = frozenset("123456789ANY")
+EARLIEST_BIRTH = dt.date(1890, 1, 1)
+
+SubjectKind = Literal["entity", "person"]
+
+
+def mask_id_number(value: str) -> str:
+    """Show an ID number's first 3 and last 4 characters, never its birth date.
+
+    Used for every ID number written to a log, an error or a response for a caller who
+    may not see it in clear.
+    """
+    v = value.strip()
+    if len(v) <= 7:
+        return "*" * len(v)
+    return v[:3] + "*" * (len(v) - 7) + v[-4:]
+
+
+def mask_code(value: str) -> str:
+    """Mask a code if it is a resident ID number; USCCs are public and shown in clear.
+
+    A few USCCs are all digits, so the shape alone does not decide: a code is treated as
+    an ID number when its checksum and birth date hold.
+    """
+    v = value.strip().upper()
+    if len(v) == 18 and v[:17].isdigit():
+        try:
+            validate_person_id(v)
+        except InvalidCode:
+            return v if _is_uscc(v) else mask_id_number(v)
+        return mask_id_number(v)
+    return v
+
+
+def _is_uscc(value: str) -> bool:
+    try:
+        validate_uscc(value)
+    except InvalidCode:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class UsccInfo:
+    code: str
+    authority: str
+    org_category: str
+    region_code: str
+
+    @property
+    def kind(self) -> SubjectKind:
+        return "entity"
+
+
+@dataclass(frozen=True)
+class PersonIdInfo:
+    code: str
+    region_code: str
+    birth_date: dt.date
+    sex: Literal["male", "female"]
+
+    @property
+    def kind(self) -> SubjectKind:
+        return "person"
+
+    @property
+    def region(self) -> dict[str, str] | None:
+        """The division the number was issued in, when stdnum's table knows it."""
+        return region_of(self.region_code)
+
+    def age_on(self, day: dt.date) -> int:
+        years = day.year - self.birth_date.year
+        if (day.month, day.day) < (self.birth_date.month, self.birth_date.day):
+            years -= 1
+        return years
+
+
+def region_of(region_code: str) -> dict[str, str] | None:
+    """Province/prefecture/county names for a division code, if known. Information only."""
+    from stdnum import numdb
+
+    results = numdb.get("cn/loc").info(region_code)
+    info = {k: v for _part, props in results for k, v in props.items()}
+    if not info:
+        return None
+    if "county" in info:
+        # stdnum annotates renamed counties as "[start-end]name"; keep the latest name.
+        names = [c.split("]", 1)[-1] for c in info["county"].split(",")]
+        info["county"] = names[-1]
+    return info
+
+
+def validate_uscc(value: str, field: str = "code") -> UsccInfo:
+    """Validate a Unified Social Credit Code or raise ``InvalidCode`` saying why."""
+    if not isinstance(value, str):
+        raise InvalidCode(field, "not a string", repr(value))
+    code = uscc.compact(value)
+    if len(code) != 18:
+        raise InvalidCode(field, f"length {len(code)}, a USCC has 18 characters", code)
+    bad = [c for c in code if c not in USCC_ALPHABET]
+    if bad:
+        raise InvalidCode(field, f"character {bad[0]!r} is not allowed in a USCC", code)
+    if code[0] not in USCC_AUTHORITIES:
+        raise InvalidCode(field, f"registration authority {code[0]!r} is not defined", code)
+    if not code[2:8].isdigit():
+        raise InvalidCode(field, "positions 3-8 must be a numeric division code", code)
+    expected = uscc.calc_check_digit(code)
+    if code[-1] != expected:
+        raise InvalidCode(field, "checksum does not match", code)
+    return UsccInfo(code=code, authority=code[0], org_category=code[1], region_code=code[2:8])
+
+
+def validate_person_id(
+    value: str, field: str = "code", today: dt.date | None = None
+) -> PersonIdInfo:
+    """Validate an 18-digit resident ID number; errors show the value masked."""
+    if not isinstance(value, str):
+        raise InvalidCode(field, "not a string", "***")
+    code = ric.compact(value)
+    shown = mask_id_number(code)
+    if len(code) != 18:
+        raise InvalidCode(field, f"length {len(code)}, a resident ID number has 18", shown)
+    if not code[:17].isdigit() or not (code[17].isdigit() or code[17] == "X"):
+        raise InvalidCode(field, "only digits, and X as the last character, are allowed", shown)
+    if code[17] != ric.calc_check_digit(code):
+        raise InvalidCode(field, "checksum does not match", shown)
+    try:
+        birth = dt.date(int(code[6:10]), int(code[10:12]), int(code[12:14]))
+    except ValueError:
+        raise InvalidCode(field, "impossible birth date", shown) from None
+    if birth < EARLIEST_BIRTH or birth > (today or dt.date.today()):
+        raise InvalidCode(field, "impossible birth date", shown)
+    sex: Literal["male", "female"] = "male" if int(code[16]) % 2 else "female"
+    return PersonIdInfo(code=code, region_code=code[:6], birth_date=birth, sex=sex)
+
+
+def classify(value: str, field: str = "code") -> UsccInfo | PersonIdInfo:
+    """Validate a code of either kind; an all-digit 18-character code is an ID number."""
+    if not isinstance(value, str):
+        raise InvalidCode(field, "not a string", repr(value))
+    v = value.strip().upper()
+    if len(v) == 18 and v[:17].isdigit() and (v[17].isdigit() or v[17] == "X"):
+        try:
+            return validate_person_id(v, field)
+        except InvalidCode as person_error:
+            # A few USCCs are all digits; accept one only when its own checksum holds.
+            try:
+                return validate_uscc(v, field)
+            except InvalidCode:
+                raise person_error from None
+    return validate_uscc(v, field)

@@ -1,0 +1,289 @@
+"""Domain models: what a subject, a role, a record and a check result *are*.
+
+These are the validated shapes of CONTRACT.md section 2 and 4. GraphQL types live in
+``api/`` and are built from these, never the other way round. Derived facts (region,
+birth date, sex) are properties computed from the codes, not stored fields.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
+
+from schema.codes import (
+    PersonIdInfo,
+    UsccInfo,
+    classify,
+    validate_person_id,
+    validate_uscc,
+)
+from schema.errors import InvalidCode
+
+
+class OrgType(StrEnum):
+    ENTERPRISE = "enterprise"
+    INSTITUTION = "institution"
+    SOCIAL_ORG = "social_org"
+    OTHER = "other"
+
+
+class EntityStatus(StrEnum):
+    ACTIVE = "active"
+    REVOKED = "revoked"
+    CANCELLED = "cancelled"
+
+
+class RoleType(StrEnum):
+    LEGAL_REPRESENTATIVE = "legal_representative"
+    PRINCIPAL = "principal"
+    DIRECTOR = "director"
+    SUPERVISOR = "supervisor"
+    MANAGER = "manager"
+    SHAREHOLDER = "shareholder"
+    # Extension of CONTRACT.md: ``holder`` (a USCC) is a branch of ``entity``.
+    BRANCH = "branch"
+
+
+#: Roles that count as holding office (CONTRACT.md section 4, rule 5; Wuhan Art. 26).
+OFFICE_ROLES = frozenset(
+    {
+        RoleType.LEGAL_REPRESENTATIVE,
+        RoleType.PRINCIPAL,
+        RoleType.DIRECTOR,
+        RoleType.SUPERVISOR,
+        RoleType.MANAGER,
+    }
+)
+#: Roles whose holder on the act date answers for the organisation's record (rule 2).
+RESPONSIBLE_ROLES = frozenset({RoleType.LEGAL_REPRESENTATIVE, RoleType.PRINCIPAL})
+
+
+class Category(StrEnum):
+    BASIC = "basic"
+    POSITIVE = "positive"
+    NEGATIVE = "negative"
+    OTHER = "other"
+
+
+class Severity(StrEnum):
+    GENERAL = "general"
+    SERIOUS = "serious"
+
+
+class ListKind(StrEnum):
+    RED = "red"
+    BLACK = "black"
+
+
+class Disclosure(StrEnum):
+    PUBLIC = "public"
+    AUTHORIZED = "authorized"
+    SHARED = "shared"
+    LIMITED = "limited"
+
+
+class RowAction(StrEnum):
+    UPSERT = "upsert"
+    WITHDRAW = "withdraw"
+
+
+class RecordStatus(StrEnum):
+    """Where a record stands in its life. Only ``active`` records can ground anything."""
+
+    ACTIVE = "active"
+    WITHDRAWN = "withdrawn"
+    REVOKED = "revoked"
+    REPAIRED = "repaired"
+    DELETED = "deleted"
+    WITHHELD = "withheld"
+
+
+def _uscc(value: str) -> str:
+    try:
+        return validate_uscc(value).code
+    except InvalidCode as e:
+        raise ValueError(f"{e.reason} ({e.shown_value})") from None
+
+
+def _person_id(value: str) -> str:
+    try:
+        return validate_person_id(value).code
+    except InvalidCode as e:
+        raise ValueError(f"{e.reason} ({e.shown_value})") from None
+
+
+def _any_code(value: str) -> str:
+    try:
+        return classify(value).code
+    except InvalidCode as e:
+        raise ValueError(f"{e.reason} ({e.shown_value})") from None
+
+
+def _empty_to_none(value: Any) -> Any:
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+def _split_list(value: Any) -> Any:
+    """CSV carries lists as ``a;b``; JSON carries real lists. Accept both."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(";") if part.strip()]
+    return value
+
+
+Uscc = Annotated[str, AfterValidator(_uscc)]
+PersonId = Annotated[str, AfterValidator(_person_id)]
+AnyCode = Annotated[str, AfterValidator(_any_code)]
+OptDate = Annotated[dt.date | None, BeforeValidator(_empty_to_none)]
+Name = Annotated[str, Field(min_length=1, max_length=500)]
+PersonIdList = Annotated[list[PersonId], BeforeValidator(_split_list)]
+_KIND_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+def _kind(value: str) -> str:
+    if not _KIND_RE.match(value):
+        raise ValueError("must be a lower-case identifier such as 'penalty'")
+    return value
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+
+class Entity(_Row):
+    code: Uscc
+    name: Name
+    org_type: OrgType = OrgType.ENTERPRISE
+    status: EntityStatus = EntityStatus.ACTIVE
+    established: OptDate = None
+    terminated: OptDate = None
+    address: Annotated[str | None, BeforeValidator(_empty_to_none)] = None
+    registered_capital: Annotated[float | None, BeforeValidator(_empty_to_none)] = Field(
+        default=None, ge=0
+    )
+
+    @property
+    def code_info(self) -> UsccInfo:
+        return validate_uscc(self.code)
+
+    @property
+    def region_code(self) -> str:
+        return self.code_info.region_code
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> Entity:
+        if self.established and self.terminated and self.terminated < self.established:
+            raise ValueError("terminated is before established")
+        return self
+
+
+class Person(_Row):
+    code: PersonId
+    name: Name
+
+    @property
+    def code_info(self) -> PersonIdInfo:
+        return validate_person_id(self.code)
+
+    @property
+    def birth_date(self) -> dt.date:
+        return self.code_info.birth_date
+
+    @property
+    def sex(self) -> str:
+        return self.code_info.sex
+
+    @property
+    def region_code(self) -> str:
+        return self.code_info.region_code
+
+
+class Role(_Row):
+    entity: Uscc
+    holder: AnyCode
+    role: RoleType
+    position: Annotated[str | None, BeforeValidator(_empty_to_none)] = None
+    share_ratio: Annotated[float | None, BeforeValidator(_empty_to_none)] = Field(
+        default=None, ge=0, le=1
+    )
+    since: OptDate = None
+    until: OptDate = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Role:
+        if self.since and self.until and self.until < self.since:
+            raise ValueError("until is before since")
+        if self.share_ratio is not None and self.role is not RoleType.SHAREHOLDER:
+            raise ValueError("share_ratio is only for shareholders")
+        if self.holder == self.entity:
+            raise ValueError("holder and entity are the same subject")
+        if self.role is RoleType.BRANCH and classify(self.holder).kind != "entity":
+            raise ValueError("a branch must be an organisation (USCC)")
+        if self.role in OFFICE_ROLES and classify(self.holder).kind != "person":
+            raise ValueError(f"{self.role.value} must be a natural person (ID number)")
+        return self
+
+    @property
+    def key(self) -> str:
+        """Identity of the role edge: the same holder may hold one role several times."""
+        return f"{self.role.value}|{self.since.isoformat() if self.since else ''}"
+
+
+class Record(_Row):
+    id: Annotated[str, Field(min_length=1, max_length=200)]
+    subject: AnyCode
+    category: Category
+    kind: Annotated[str, AfterValidator(_kind)]
+    severity: Annotated[Severity | None, BeforeValidator(_empty_to_none)] = None
+    list: Annotated[ListKind | None, BeforeValidator(_empty_to_none)] = None
+    title: Annotated[str | None, BeforeValidator(_empty_to_none)] = None
+    document_no: Annotated[str | None, BeforeValidator(_empty_to_none)] = None
+    authority: Annotated[str | None, BeforeValidator(_empty_to_none)] = None
+    decided_on: dt.date
+    act_ended_on: OptDate = None
+    valid_until: OptDate = None
+    disclosure: Disclosure = Disclosure.PUBLIC
+    responsible: PersonIdList = Field(default_factory=lambda: [])
+    action: RowAction = RowAction.UPSERT
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Record:
+        if self.severity is not None and self.category is not Category.NEGATIVE:
+            raise ValueError("severity is only for negative records")
+        if self.list is ListKind.BLACK and self.category is not Category.NEGATIVE:
+            raise ValueError("only a negative record can put a subject on the black list")
+        if self.list is ListKind.RED and self.category is Category.NEGATIVE:
+            raise ValueError("a negative record cannot put a subject on the red list")
+        if self.valid_until and self.valid_until < self.decided_on:
+            raise ValueError("valid_until is before decided_on")
+        if self.act_ended_on and self.act_ended_on > self.decided_on + dt.timedelta(days=3650):
+            raise ValueError("act_ended_on is implausibly far after decided_on")
+        return self
+
+    @property
+    def act_date(self) -> dt.date:
+        """The date the dishonest act is dated by (CONTRACT.md section 4, rule 2)."""
+        return self.act_ended_on or self.decided_on
+
+    @property
+    def effective_severity(self) -> Severity | None:
+        """A black-list record is serious dishonesty even when the provider left it blank."""
+        if self.category is not Category.NEGATIVE:
+            return None
+        if self.severity is not None:
+            return self.severity
+        return Severity.SERIOUS if self.list is ListKind.BLACK else Severity.GENERAL

@@ -1,0 +1,233 @@
+"""The joint-punishment check's rules (CONTRACT.md section 4) over one traversal's rows.
+
+The graph query (``queries.check.CHECK_TRAVERSAL``) finds every record that can reach the
+checked subject and how; this module decides, with the active policy and the measures
+catalogue, which of them ground which measure on ``as_of`` and explains each one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schema.catalogue import Catalogue, MeasureDef
+from schema.errors import InvalidInput, NotFound
+from schema.models import Category, ListKind, RecordStatus, Severity
+from schema.policy import Policy, RecordFacts
+
+NO_OFFICE = "NO_OFFICE"
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, frozen=True)
+
+
+class AppliedMeasure(_Out):
+    measure: str
+    name: str
+    kind: str
+    basis_record_id: str = Field(serialization_alias="basisRecordId")
+    via: list[str]
+    role: str | None = None
+    valid_from: dt.date = Field(serialization_alias="validFrom")
+    valid_until: dt.date | None = Field(serialization_alias="validUntil")
+    legal_basis: str = Field(serialization_alias="legalBasis")
+
+
+class Conflict(_Out):
+    """A person barred from office who holds an office role on ``as_of`` (rule 5)."""
+
+    person_code: str = Field(serialization_alias="personCode")
+    entity_code: str = Field(serialization_alias="entityCode")
+    role: str
+    since: dt.date | None = None
+    basis_record_ids: list[str] = Field(serialization_alias="basisRecordIds")
+
+
+class SanctionCheck(_Out):
+    check_id: str = Field(serialization_alias="checkId")
+    code: str
+    subject_kind: str = Field(serialization_alias="subjectKind")
+    subject_name: str | None = Field(serialization_alias="subjectName")
+    as_of: dt.date = Field(serialization_alias="asOf")
+    policy: str
+    restricted: bool
+    measures: list[AppliedMeasure]
+    incentives: list[AppliedMeasure]
+    conflicts: list[Conflict]
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The same field names as GraphQL's ``SanctionCheck`` (CONTRACT.md section 4)."""
+        return self.model_dump(mode="json", by_alias=True)
+
+
+def _date(value: Any) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
+@dataclass(frozen=True)
+class _Valid:
+    """A record that is in force on ``as_of``, with its facts and validity window."""
+
+    uid: str
+    facts: RecordFacts
+    valid_from: dt.date
+    valid_until: dt.date | None
+
+
+def _in_force(row: Mapping[str, Any], as_of: dt.date, policy: Policy) -> _Valid | None:
+    rec = row["record"]
+    if rec.get("status", RecordStatus.ACTIVE.value) != RecordStatus.ACTIVE.value:
+        return None
+    if rec.get("objection_pending") and not policy.grounds_while_objection_pending(
+        bool(rec.get("objection_provider_overdue"))
+    ):
+        return None
+    category = Category(rec["category"])
+    list_kind = ListKind(rec["list"]) if rec.get("list") else None
+    severity: Severity | None = None
+    if category is Category.NEGATIVE:
+        if rec.get("severity"):
+            severity = Severity(rec["severity"])
+        else:
+            severity = Severity.SERIOUS if list_kind is ListKind.BLACK else Severity.GENERAL
+    decided_on = _date(rec["decided_on"])
+    assert decided_on is not None
+    facts = RecordFacts(
+        category=category,
+        severity=severity,
+        list=list_kind,
+        subject_kind=row["record_subject_kind"],
+        kind=rec.get("kind", ""),
+        decided_on=decided_on,
+        act_ended_on=_date(rec.get("act_ended_on")),
+        valid_until=_date(rec.get("valid_until")),
+        subject_ended_on=_date(row.get("record_subject_ended")),
+    )
+    end = policy.validity_end(facts)
+    if as_of < decided_on or (end is not None and as_of > end):
+        return None
+    return _Valid(rec["uid"], facts, decided_on, end)
+
+
+def evaluate(
+    code: str,
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    as_of: dt.date,
+    policy: Policy,
+    catalogue: Catalogue,
+    measure: str | None = None,
+) -> SanctionCheck:
+    if measure is not None and measure not in catalogue.codes:
+        known = ", ".join(sorted(catalogue.codes))
+        raise InvalidInput(f"measure: {measure!r} is not a measure code; known: {known}")
+    rows = list(rows)
+    exists = next((r for r in rows if r["reach"] == "exists"), None)
+    if exists is None:
+        raise NotFound(f"no subject with code {code}")
+    subject_kind = str(exists["record_subject_kind"])
+
+    applied: dict[tuple[str, str, tuple[str, ...], str | None], AppliedMeasure] = {}
+    barred_officers: dict[tuple[str, str, str], tuple[Mapping[str, Any], set[str]]] = {}
+    own_black = False
+
+    def apply(m: MeasureDef, v: _Valid, via: list[str], role: str | None) -> None:
+        key = (m.code, v.uid, tuple(via), role)
+        applied.setdefault(
+            key,
+            AppliedMeasure(
+                measure=m.code,
+                name=m.name_zh,
+                kind=m.kind,
+                basis_record_id=v.uid,
+                via=via,
+                role=role,
+                valid_from=v.valid_from,
+                valid_until=v.valid_until,
+                legal_basis=m.basis_for(policy.name),
+            ),
+        )
+
+    for row in rows:
+        reach = row["reach"]
+        if reach in ("exists", "office"):
+            continue
+        v = _in_force(row, as_of, policy)
+        if v is None:
+            continue
+        via = [str(c) for c in row["via"]]
+        for target, m in catalogue.groundings_for(v.facts, policy=policy.name):
+            if reach == "subject":
+                own_person_record = subject_kind == "person"
+                if target == "subject" or own_person_record:
+                    apply(m, v, via, None)
+            elif reach in ("role", "named"):
+                if target == "responsible":
+                    apply(m, v, via, row["role"])
+            elif reach == "officer" and target == "responsible" and m.code == NO_OFFICE:
+                key = (str(row["officer"]), str(row["officer_entity"]), str(row["officer_role"]))
+                barred_officers.setdefault(key, (row, set()))[1].add(v.uid)
+        if reach == "subject" and v.facts.list is ListKind.BLACK:
+            own_black = True
+
+    measures = [a for a in applied.values() if a.kind == "measure"]
+    incentives = [] if own_black else [a for a in applied.values() if a.kind == "incentive"]
+
+    conflicts: list[Conflict] = []
+    bars = sorted({a.basis_record_id for a in measures if a.measure == NO_OFFICE})
+    if subject_kind == "person" and bars:
+        for row in rows:
+            if row["reach"] == "office":
+                conflicts.append(
+                    Conflict(
+                        person_code=code,
+                        entity_code=str(row["officer_entity"]),
+                        role=str(row["officer_role"]),
+                        since=_date(row.get("officer_since")),
+                        basis_record_ids=bars,
+                    )
+                )
+    for (person, entity, role), (row, uids) in barred_officers.items():
+        conflicts.append(
+            Conflict(
+                person_code=person,
+                entity_code=entity,
+                role=role,
+                since=_date(row.get("officer_since")),
+                basis_record_ids=sorted(uids),
+            )
+        )
+
+    order = {c: i for i, c in enumerate(catalogue.order)}
+
+    def sort_key(a: AppliedMeasure) -> tuple[int, dt.date, str, tuple[str, ...]]:
+        return (order.get(a.measure, 999), a.valid_from, a.basis_record_id, tuple(a.via))
+
+    if measure is not None:
+        measures = [a for a in measures if a.measure == measure]
+        incentives = [a for a in incentives if a.measure == measure]
+    measures.sort(key=sort_key)
+    incentives.sort(key=sort_key)
+    conflicts.sort(key=lambda c: (c.person_code, c.entity_code, c.role))
+    return SanctionCheck(
+        check_id=uuid.uuid4().hex,
+        code=code,
+        subject_kind=subject_kind,
+        subject_name=exists.get("record_subject_name"),
+        as_of=as_of,
+        policy=policy.name,
+        restricted=bool(measures),
+        measures=measures,
+        incentives=incentives,
+        conflicts=conflicts,
+    )

@@ -1,0 +1,71 @@
+"""Valid codes and interchange rows for tests, built the way issuers build them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from stdnum.cn import ric, uscc
+
+
+def uscc_code(n: int, region: str = "320602", prefix: str = "91") -> str:
+    body = f"{prefix}{region}{n:09d}"
+    return body + uscc.calc_check_digit(body + "0")
+
+
+def person_code(n: int, birth: dt.date = dt.date(1975, 6, 1), region: str = "320602") -> str:
+    body = f"{region}{birth:%Y%m%d}{n % 1000:03d}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+def entity(code: str, name: str = "测试有限公司", **kw: Any) -> dict[str, Any]:
+    return {"type": "entity", "code": code, "name": name, **kw}
+
+
+def person(code: str, name: str = "张三") -> dict[str, Any]:
+    return {"type": "person", "code": code, "name": name}
+
+
+def role(
+    entity_code: str,
+    holder: str,
+    role_name: str,
+    since: str | None = None,
+    until: str | None = None,
+    **kw: Any,
+) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "type": "role",
+        "entity": entity_code,
+        "holder": holder,
+        "role": role_name,
+    }
+    if since:
+        row["since"] = since
+    if until:
+        row["until"] = until
+    row.update(kw)
+    return row
+
+
+def record(
+    rid: str,
+    subject: str,
+    decided_on: str,
+    *,
+    category: str = "negative",
+    kind: str = "penalty",
+    **kw: Any,
+) -> dict[str, Any]:
+    return {
+        "type": "record",
+        "id": rid,
+        "subject": subject,
+        "category": category,
+        "kind": kind,
+        "decided_on": decided_on,
+        "title": f"记录 {rid}",
+        "document_no": f"通测〔2025〕{rid}号",
+        "authority": "南通市市场监督管理局",
+        **kw,
+    }

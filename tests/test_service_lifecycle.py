@@ -1,0 +1,149 @@
+"""The service as a user runs it: `credit-graph serve` in its own process.
+
+It starts the embedded engine, keeps data across its own restarts, reports a killed
+engine on /healthz and gets a working engine back on the next start.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.builders import entity, person, person_code, record, role, uscc_code
+from tests.live_server import free_port
+
+CLI = [sys.executable, "-m", "api.cli"]
+CO = uscc_code(51)
+REP = person_code(52)
+
+
+def _env(data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CREDIT_GRAPH_")}
+    env.update({"CREDIT_GRAPH_DATA_DIR": str(data_dir), "CREDIT_GRAPH_POLICY": "nantong"})
+    return env
+
+
+@contextmanager
+def running_service(data_dir: Path, *extra: str) -> Iterator[str]:
+    port = free_port()
+    log = (data_dir.parent / f"serve-{port}.log").open("w")
+    proc = subprocess.Popen(
+        [*CLI, "serve", "--port", str(port), *extra],
+        env=_env(data_dir),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise AssertionError(
+                    f"serve exited: {(data_dir.parent / f'serve-{port}.log').read_text()}"
+                )
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2).status_code in (200, 503):
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError("serve did not come up")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *args], env=_env(data_dir), capture_output=True, text=True, timeout=120
+    )
+
+
+def engine_pid(data_dir: Path) -> int | None:
+    state = data_dir / "engine" / "engine.json"
+    return int(json.loads(state.read_text())["pid"]) if state.exists() else None
+
+
+def restricted(url: str, code: str) -> bool:
+    q = 'query($c: String!) { checkSanctions(code: $c, asOf: "2026-01-15") { restricted } }'
+    r = httpx.post(f"{url}/graphql", json={"query": q, "variables": {"c": code}}, timeout=30)
+    return bool(r.json()["data"]["checkSanctions"]["restricted"])
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Iterator[Path]:
+    d = tmp_path / "data"
+    yield d
+    cli(d, "engine", "stop")
+
+
+def test_serve_starts_engine_keeps_data_and_stops_it(data_dir: Path, tmp_path: Path) -> None:
+    with running_service(data_dir) as url:
+        pid = engine_pid(data_dir)
+        assert pid is not None and Path(f"/proc/{pid}").exists()
+        assert httpx.get(f"{url}/healthz", timeout=5).json()["status"] == "ok"
+        # A second command reuses the engine `serve` runs.
+        rows = [
+            entity(CO, "南通宏达建设工程有限公司"),
+            person(REP, "周建国"),
+            role(CO, REP, "legal_representative", "2016-04-01"),
+            record("R1", CO, "2025-06-20", severity="serious"),
+        ]
+        sub = tmp_path / "sub.jsonl"
+        sub.write_text(
+            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
+        )
+        loaded = cli(data_dir, "load", str(sub), "--provider", "t")
+        assert loaded.returncode == 0, loaded.stderr
+        assert engine_pid(data_dir) == pid
+        assert restricted(url, REP)
+    # serve owned the engine: it is gone with the service.
+    time.sleep(0.5)
+    assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+    with running_service(data_dir) as url:
+        assert restricted(url, REP), "data did not survive a restart of the service"
+
+
+def test_killed_engine_is_reported_and_back_on_next_start(data_dir: Path) -> None:
+    with running_service(data_dir, "--demo") as url:
+        pid = engine_pid(data_dir)
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        time.sleep(0.3)
+        started = time.monotonic()
+        r = httpx.get(f"{url}/healthz", timeout=10)
+        assert r.status_code == 503 and r.json()["status"] == "unavailable"
+        assert time.monotonic() - started < 5
+    with running_service(data_dir) as url:
+        assert httpx.get(f"{url}/healthz", timeout=5).json()["status"] == "ok"
+        assert engine_pid(data_dir) != pid
+
+
+def test_check_command_prints_the_contract_json(data_dir: Path) -> None:
+    with running_service(data_dir, "--demo"):
+        pass
+    out = cli(data_dir, "check", "not-a-code")
+    assert out.returncode == 2 and "INVALID_CODE" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_bad_setting_stops_startup_with_one_line(tmp_path: Path) -> None:
+    env = _env(tmp_path / "d") | {"CREDIT_GRAPH_POLICY": "atlantis"}
+    out = subprocess.run([*CLI, "check", CO], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode != 0
+    assert out.stderr.strip().count("\n") == 0 and "CREDIT_GRAPH_POLICY" in out.stderr

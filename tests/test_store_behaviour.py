@@ -1,0 +1,79 @@
+"""The store interface, written once, run against every engine (see conftest ``store``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from graph.store import GraphStore, Statement
+from queries import admin
+
+TRICKY = [
+    'He said "hi"',
+    "back\\slash",
+    "line\nbreak",
+    "南通宏达建设工程有限公司",
+    "x'}) MATCH (n) DETACH DELETE n //",
+    '"}) CREATE (:Evil) RETURN 1 //',
+]
+
+
+def test_write_then_read_round_trip(store: GraphStore) -> None:
+    store.write_one(
+        "CREATE (:Probe {k: $k, n: $n, tags: $tags})", {"k": "a", "n": 3, "tags": ["x", "y"]}
+    )
+    rows = store.read("MATCH (p:Probe {k: $k}) RETURN p.n AS n, p.tags AS tags", {"k": "a"})
+    assert rows == [{"n": 3, "tags": ["x", "y"]}]
+
+
+@pytest.mark.parametrize("value", TRICKY)
+def test_parameters_are_stored_verbatim_and_never_executed(store: GraphStore, value: str) -> None:
+    store.write_one("CREATE (:Probe {v: $v})", {"v": value})
+    assert store.read("MATCH (p:Probe) RETURN p.v AS v") == [{"v": value}]
+    assert store.read(admin.COUNT_NODES)[0]["n"] == 1
+
+
+def test_write_unit_applies_every_statement_in_order(store: GraphStore) -> None:
+    results = store.write(
+        [
+            Statement("CREATE (:Probe {k: $k}) RETURN 1 AS one", {"k": "a"}),
+            Statement("MATCH (p:Probe {k: $k}) SET p.seen = true RETURN count(p) AS n", {"k": "a"}),
+        ]
+    )
+    assert results[1] == [{"n": 1}]
+    assert store.read("MATCH (p:Probe) RETURN p.seen AS seen") == [{"seen": True}]
+
+
+def test_batched_writer_sends_every_row_in_batches(store: GraphStore) -> None:
+    seen: list[int] = []
+    rows = ({"i": i} for i in range(2345))
+    sent = store.write_batches(
+        "UNWIND $rows AS row CREATE (:Probe {i: row.i}) RETURN count(*) AS changed",
+        rows,
+        batch_size=1000,
+        on_batch=lambda n, result: seen.append(result[0]["changed"]),
+    )
+    assert sent == 2345
+    assert seen == [1000, 1000, 345]
+    assert store.read("MATCH (p:Probe) RETURN count(p) AS n, sum(p.i) AS s") == [
+        {"n": 2345, "s": sum(range(2345))}
+    ]
+
+
+def test_bootstrap_is_idempotent_and_code_is_unique(store: GraphStore) -> None:
+    store.bootstrap()
+    store.bootstrap()
+    store.write_one("CREATE (:Subject:Entity {code: $c})", {"c": "X1"})
+    with pytest.raises(Exception):  # noqa: B017 - each engine raises its own error type
+        store.write_one("CREATE (:Subject:Entity {code: $c})", {"c": "X1"})
+    assert store.read("MATCH (s:Subject {code: $c}) RETURN count(s) AS n", {"c": "X1"}) == [
+        {"n": 1}
+    ]
+
+
+def test_ping_and_drop_all(store: GraphStore) -> None:
+    store.ping()
+    store.write_one("CREATE (:Probe)-[:LINK]->(:Probe)")
+    assert store.read(admin.COUNT_RELATIONSHIPS)[0]["n"] == 1
+    store.drop_all()
+    store.bootstrap()
+    assert store.read(admin.COUNT_NODES)[0]["n"] == 0
