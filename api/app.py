@@ -26,11 +26,17 @@ log = logging.getLogger("credit_graph.api")
 
 
 def create_app(
-    settings: Settings | None = None, *, demo: bool = False, store: GraphStore | None = None
+    settings: Settings | None = None,
+    *,
+    demo: bool = False,
+    store: GraphStore | None = None,
+    close_store: bool = False,
 ) -> FastAPI:
-    """Build the app; the store opens in the lifespan (starting the embedded engine).
+    """Build the app; without a ``store`` it opens one in the lifespan.
 
-    A ``store`` passed in is used as is and not closed, so tests can share one engine.
+    A ``store`` passed in is closed at shutdown only with ``close_store``: ``serve``
+    hands over the store it opened (uvicorn re-raises SIGTERM after shutdown, so the
+    lifespan is the last place that reliably runs), tests keep theirs to share an engine.
     """
     cfg = settings or load_settings()
     # Rules first: a broken policy or catalogue file stops start-up before any engine work.
@@ -39,7 +45,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        own = store is None
+        own = store is None or close_store
         s = store if store is not None else await run_in_threadpool(open_store, cfg)
         try:
             if demo:

@@ -45,16 +45,23 @@ def serve(
     import uvicorn
 
     from api.app import create_app
+    from api.engine import open_store
 
     settings = load_settings()
-    application = create_app(settings, demo=demo)
-    uvicorn.run(
-        application,
-        host=host or settings.host,
-        port=port or settings.port,
-        log_config=None,
-        timeout_graceful_shutdown=10,
-    )
+    # The engine is opened here rather than in the app's lifespan so that an engine that
+    # cannot start ends as one line on stderr, not as a server traceback.
+    store = open_store(settings)
+    try:
+        application = create_app(settings, demo=demo, store=store, close_store=True)
+        uvicorn.run(
+            application,
+            host=host or settings.host,
+            port=port or settings.port,
+            log_config=None,
+            timeout_graceful_shutdown=10,
+        )
+    finally:
+        store.close()
 
 
 @app.command()

@@ -217,6 +217,8 @@ VALIDITY = [
     ("wuhan", {"severity": "serious"}, "2021-05-10", "2021-01-31", "2026-05-10"),
     ("wuhan", {"severity": "general"}, "2021-05-10", None, "2026-05-10"),
     ("huancui", {"severity": "serious"}, "2021-06-01", "2021-03-01", "2026-03-01"),
+    ("zhengzhou", {"severity": "serious"}, "2021-05-10", "2021-01-31", "2026-05-10"),
+    ("yangjiang", {"severity": "serious"}, "2021-06-01", "2021-03-01", "2026-03-01"),
     ("nantong", {"severity": "serious"}, "2020-02-29", None, "2023-02-28"),
 ]
 

@@ -138,8 +138,46 @@ def test_killed_engine_is_reported_and_back_on_next_start(data_dir: Path) -> Non
 def test_check_command_prints_the_contract_json(data_dir: Path) -> None:
     with running_service(data_dir, "--demo"):
         pass
-    out = cli(data_dir, "check", "not-a-code")
-    assert out.returncode == 2 and "INVALID_CODE" in out.stderr and "Traceback" not in out.stderr
+    # Demo scenario 1: legal representative when the company's black-listed act happened.
+    out = cli(data_dir, "check", "320602196805120358", "--as-of", "2026-11-21")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["restricted"] is True and result["policy"] == "nantong"
+    assert {m["measure"] for m in result["measures"]} == {
+        "NO_OFFICE",
+        "NO_HONOURS",
+        "FINANCIAL_RESTRICTION",
+    }
+    first = result["measures"][0]
+    assert set(first) >= {"basisRecordId", "via", "role", "validFrom", "validUntil", "legalBasis"}
+    assert [c["entityCode"] for c in result["conflicts"]] == ["91320612MA1X2RFQ1L"]
+    only = cli(
+        data_dir,
+        "check",
+        "320602196805120358",
+        "--as-of",
+        "2026-11-21",
+        "--measure",
+        "NO_PUBLIC_PROCUREMENT",
+    )
+    assert json.loads(only.stdout)["restricted"] is False
+    bad = cli(data_dir, "check", "not-a-code")
+    assert bad.returncode == 2 and "INVALID_CODE" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_unreachable_engine_stops_serve_with_one_line(tmp_path: Path) -> None:
+    port = free_port()  # nothing listens there
+    env = _env(tmp_path / "d") | {"CREDIT_GRAPH_FALKORDB_URL": f"redis://127.0.0.1:{port}"}
+    out = subprocess.run(
+        [*CLI, "serve", "--port", str(free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 2
+    assert out.stderr.strip().count("\n") == 0, out.stderr
+    assert "ENGINE_UNAVAILABLE" in out.stderr and "Traceback" not in out.stderr
 
 
 def test_bad_setting_stops_startup_with_one_line(tmp_path: Path) -> None:
