@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -43,34 +44,31 @@ def _neo4j_store() -> GraphStore:
     )
 
 
+@contextmanager
+def _fresh(s: GraphStore) -> Iterator[GraphStore]:
+    """A bootstrapped, empty graph, wiped again afterwards."""
+    s.bootstrap()
+    try:
+        yield s
+    finally:
+        s.drop_all()
+        s.close()
+
+
+def _falkor_graph(engine: EmbeddedEngine) -> GraphStore:
+    """Each test gets its own named graph in the session's engine."""
+    return FalkorStore.from_socket(str(engine.socket_path), graph_name=f"t_{uuid.uuid4().hex[:12]}")
+
+
 @pytest.fixture(params=["falkordb", "neo4j"])
 def store(request: pytest.FixtureRequest, engine: EmbeddedEngine) -> Iterator[GraphStore]:
-    s: GraphStore
     if request.param == "neo4j":
         s = _neo4j_store()
         s.drop_all()
     else:
-        s = FalkorStore.from_socket(
-            str(engine.socket_path), graph_name=f"t_{uuid.uuid4().hex[:12]}"
-        )
-    s.bootstrap()
-    try:
-        yield s
-    finally:
-        s.drop_all()
-        s.close()
-
-
-@pytest.fixture
-def falkor_store(engine: EmbeddedEngine) -> Iterator[GraphStore]:
-    """The embedded engine only, for tests about FalkorDB itself."""
-    s = FalkorStore.from_socket(str(engine.socket_path), graph_name=f"t_{uuid.uuid4().hex[:12]}")
-    s.bootstrap()
-    try:
-        yield s
-    finally:
-        s.drop_all()
-        s.close()
+        s = _falkor_graph(engine)
+    with _fresh(s) as fresh:
+        yield fresh
 
 
 @pytest.fixture
