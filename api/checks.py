@@ -7,7 +7,7 @@ import datetime as dt
 from graph.store import GraphStore
 from queries.check import CHECK_TRAVERSAL
 from schema.catalogue import Catalogue
-from schema.codes import classify
+from schema.codes import classify, is_external, validate_external
 from schema.policy import Policy
 from schema.sanctions import SanctionCheck, evaluate
 
@@ -25,12 +25,12 @@ def check_sanctions(
     as_of: dt.date | None = None,
     measure: str | None = None,
 ) -> SanctionCheck:
-    subject = classify(code, "code")
+    key = validate_external(code) if is_external(code) else classify(code, "code").code
     day = as_of or dt.date.today()
     rows = store.read(
         CHECK_TRAVERSAL,
         {
-            "code": subject.code,
+            "code": key,
             "as_of": day.isoformat(),
             "min_date": MIN_DATE,
             "max_date": MAX_DATE,
@@ -38,6 +38,4 @@ def check_sanctions(
             "negative": "negative",
         },
     )
-    return evaluate(
-        subject.code, rows, as_of=day, policy=policy, catalogue=catalogue, measure=measure
-    )
+    return evaluate(key, rows, as_of=day, policy=policy, catalogue=catalogue, measure=measure)

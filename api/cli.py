@@ -6,6 +6,7 @@ line on stderr and a non-zero exit, never a traceback.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import sys
@@ -26,6 +27,8 @@ app = typer.Typer(
 )
 engine_app = typer.Typer(help="The embedded engine of the configured data directory.")
 app.add_typer(engine_app, name="engine")
+providers_app = typer.Typer(help="Providers' submission discipline (Nantong Art. 5).")
+app.add_typer(providers_app, name="providers")
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -95,38 +98,80 @@ def check(
 
 @app.command()
 def load(
-    paths: Annotated[list[Path], typer.Argument(help="Submission files (.jsonl).")],
+    paths: Annotated[list[Path], typer.Argument(help="Submission files (.jsonl, .csv, .xlsx).")],
     provider: Annotated[str, typer.Option(help="Provider unit submitting the files.")] = "unknown",
     channel: Annotated[str, typer.Option(help="Submission channel.")] = "file",
     rejects: Annotated[Path | None, typer.Option(help="Write rejected rows here.")] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="jsonl, csv, xlsx or ftm (FollowTheMoney).")
+    ] = None,
+    submitted_at: Annotated[
+        str | None,
+        typer.Option("--submitted-at", help="When the provider submitted (ISO date/time)."),
+    ] = None,
 ) -> None:
     """Load provider submissions; exit 0 all loaded, 1 some rejected, 2 nothing read."""
     from api.engine import open_store
-    from loaders.pipeline import RejectsWriter, load_files
+    from api.progress import row_progress
+    from loaders.pipeline import load_files
     from schema.policy import load_policy
 
-    for p in paths:
-        if p.suffix.lower() != ".jsonl":
-            _fail(f"{p}: only .jsonl is supported by this version of the loader", 2)
+    when = None
+    if submitted_at is not None:
+        try:
+            when = dt.datetime.fromisoformat(submitted_at)
+        except ValueError:
+            raise InvalidInput(f"--submitted-at: {submitted_at!r} is not an ISO date") from None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
     settings = load_settings()
     policy = load_policy(settings.policy)
-    rejects_path = rejects or (paths[0].with_name(paths[0].stem + ".rejects.jsonl"))
-    with open_store(settings) as store, rejects_path.open("w", encoding="utf-8") as fh:
+    with open_store(settings) as store, row_progress() as progress:
         summary = load_files(
             store,
             paths,
             policy=policy,
             provider=provider,
             channel=channel,
-            rejects=RejectsWriter(fh),
+            fmt=fmt,
+            rejects_to=rejects,
+            submitted_at=when,
+            progress=progress,
         )
-    if not summary.rejected_total:
-        rejects_path.unlink(missing_ok=True)
-    out = summary.as_dict()
-    if summary.rejected_total:
-        out["rejects_file"] = str(rejects_path)
-    typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
+    typer.echo(json.dumps(summary.as_dict(), ensure_ascii=False, indent=2))
     raise typer.Exit(summary.exit_code)
+
+
+@app.command()
+def generate(
+    entities: Annotated[int, typer.Option(min=1, help="How many organisations.")],
+    out: Annotated[Path, typer.Option(help="The JSON Lines file to write.")],
+    seed: Annotated[int, typer.Option(help="Same seed, same file.")] = 1,
+) -> None:
+    """Write a synthetic, realistic province in the interchange format."""
+    from api.progress import row_progress
+    from loaders.generator import generate as run_generate
+
+    with row_progress() as progress:
+        stats = run_generate(entities, seed, out, progress=lambda n: progress("generate", n))
+    typer.echo(json.dumps(dataclasses.asdict(stats), ensure_ascii=False, indent=2))
+
+
+@providers_app.command("report")
+def providers_report(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Per provider: submissions, rejects and lateness, rated red / yellow / green."""
+    from api.engine import open_store
+    from loaders.discipline import provider_report, render_report
+
+    settings = load_settings()
+    with open_store(settings) as store:
+        report = provider_report(store)
+    if as_json:
+        typer.echo(json.dumps([r.as_dict() for r in report], ensure_ascii=False, indent=2))
+    else:
+        render_report(report)
 
 
 @engine_app.command("status")

@@ -18,11 +18,11 @@ def open_store(settings: Settings, *, bootstrap: bool = True) -> GraphStore:
             settings.neo4j_uri, settings.neo4j_user, password, settings.neo4j_database
         )
     elif settings.falkordb_url:
-        store = FalkorStore.from_url(settings.falkordb_url)
+        store = FalkorStore.from_url(settings.falkordb_url, settings.falkordb_graph)
     else:
         from graph.embedded_store import EmbeddedFalkorStore
 
-        store = EmbeddedFalkorStore(settings.data_dir)
+        store = EmbeddedFalkorStore(settings.data_dir, settings.falkordb_graph)
     if bootstrap:
         try:
             store.ping()

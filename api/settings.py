@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     engine: Literal["embedded", "neo4j"] = "embedded"
     data_dir: Path = Field(default_factory=_default_data_dir)
     falkordb_url: str | None = None
+    #: The graph (key) inside FalkorDB; several deployments can share one server.
+    falkordb_graph: str = Field(default="credit", pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
     neo4j_uri: str | None = None
     neo4j_user: str | None = "neo4j"
     neo4j_password: SecretStr | None = None

@@ -28,6 +28,7 @@ KEYS: tuple[Key, ...] = (
     Key("Submission", "id", unique=True),
     Key("Record", "decided_on", unique=False),
     Key("Record", "status", unique=False),
+    Key("IngestionLog", "id", unique=True),
 )
 
 

@@ -518,6 +518,13 @@ class EmbeddedEngine:
                         f"embedded engine: the server on {sock} (pid {pid}) has no FalkorDB "
                         f"module (log: {self.log_path})"
                     )
+                if answer.has_graph is None:
+                    # Replaying its append-only file (LOADING): a large graph takes a while,
+                    # and the server is working, so the start timeout does not apply.
+                    deadline = max(deadline, time.monotonic() + self.start_timeout)
+            elif answer is None and self._replaying(log_offset):
+                # While it replays one long command the server answers nobody at all.
+                deadline = max(deadline, time.monotonic() + self.start_timeout)
             if time.monotonic() > deadline:
                 raise EngineUnavailable(
                     f"embedded engine did not answer on {sock} within {self.start_timeout:g}s "
@@ -540,6 +547,16 @@ class EmbeddedEngine:
         if self._proc is not None and self._proc.pid == pid:
             return self._proc.poll() is not None
         return not _pid_alive(pid)
+
+    def _replaying(self, log_offset: int | None) -> bool:
+        """The log of this start says the data is loading and not yet ready."""
+        try:
+            with self.log_path.open("rb") as fh:
+                fh.seek(log_offset or 0)
+                text = fh.read().decode("utf-8", "replace")
+        except OSError:
+            return False
+        return "Server initialized" in text and "Ready to accept connections" not in text
 
     def _why_exited(self, pid: int, log_offset: int | None) -> str:
         reason = None

@@ -116,24 +116,75 @@ class FalkorStore(GraphStore):
                 raise
         self._graph = self._db.select_graph(self.graph_name)
 
-    def _run_ddl(self, statement: str) -> None:
+    def bootstrap(self) -> None:
+        """Create only the indexes and constraints that are missing.
+
+        Every command reaches the append-only file, and a failing "already exists" one is
+        replayed as an error at each restart; so existing ones are read first, not retried.
+        """
         with self._schema_lock:
-            try:
+            indexes = {
+                (r["label"], p) for r in self._call("CALL db.indexes()") for p in r["properties"]
+            }
+            constraints = {
+                (r["label"], tuple(r["properties"]))
+                for r in self._call("CALL db.constraints()")
+                if r["type"] == "UNIQUE"
+            }
+            for statement in self.dialect.schema_statements():
                 if statement.startswith("CONSTRAINT "):
                     _, label, prop = statement.split()
-                    self._db.connection.execute_command(
-                        "GRAPH.CONSTRAINT",
-                        "CREATE",
-                        self.graph_name,
-                        "UNIQUE",
-                        "NODE",
-                        label,
-                        "PROPERTIES",
-                        1,
-                        prop,
-                    )
+                    if (label, (prop,)) not in constraints:
+                        self._run_ddl(statement)
                 else:
-                    self._graph.query(statement)
-            except redis.ResponseError as e:
-                if not any(a in str(e).lower() for a in _ALREADY):
-                    raise
+                    label, prop = _index_target(statement)
+                    if (label, prop) not in indexes:
+                        self._run_ddl(statement)
+
+    def _call(self, procedure: str) -> list[Row]:
+        try:
+            return _rows(self._graph.ro_query(procedure))
+        except redis.ResponseError as e:
+            if "empty key" in str(e).lower() or "invalid graph" in str(e).lower():
+                return []
+            raise
+
+    def _run_ddl(self, statement: str) -> None:
+        try:
+            if statement.startswith("CONSTRAINT "):
+                _, label, prop = statement.split()
+                self._db.connection.execute_command(
+                    "GRAPH.CONSTRAINT",
+                    "CREATE",
+                    self.graph_name,
+                    "UNIQUE",
+                    "NODE",
+                    label,
+                    "PROPERTIES",
+                    1,
+                    prop,
+                )
+            else:
+                self._graph.query(statement)
+        except redis.ResponseError as e:
+            if not any(a in str(e).lower() for a in _ALREADY):
+                raise
+
+    def compact(self) -> None:
+        """Rewrite the append-only file into a snapshot after a large write.
+
+        Until then a restart replays every query ever written, which for a province takes
+        as long as loading it did; the rewritten file loads as a binary snapshot.
+        """
+        try:
+            self._db.connection.execute_command("BGREWRITEAOF")
+        except redis.ResponseError as e:
+            if "already in progress" not in str(e).lower() and "scheduled" not in str(e).lower():
+                raise
+
+
+def _index_target(statement: str) -> tuple[str, str]:
+    """(label, property) of a FalkorDialect ``CREATE INDEX FOR (n:L) ON (n.p)``."""
+    label = statement.split("(n:", 1)[1].split(")", 1)[0]
+    prop = statement.rsplit("(n.", 1)[1].rstrip(")")
+    return label, prop

@@ -94,6 +94,9 @@ class GraphStore(ABC):
             if on_batch is not None:
                 on_batch(len(batch), result)
 
+    def compact(self) -> None:  # noqa: B027 - optional hook, most engines need nothing
+        """Make the engine's storage compact after a large write; a no-op by default."""
+
     def bootstrap(self) -> None:
         """Create the project's indexes and constraints; safe to run on every start."""
         for statement in self.dialect.schema_statements():

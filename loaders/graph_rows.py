@@ -75,16 +75,21 @@ def record_uid(provider: str, record_id: str) -> str:
     return f"{provider}:{record_id}"
 
 
-def record_row(r: Record, provider: str, src: str, line: int) -> dict[str, Any]:
-    data = r.model_dump(exclude={"action", "responsible", "subject"})
+def record_row(
+    r: Record, provider: str, src: str, line: int, derived: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """``derived`` (e.g. lateness) depends on when the row came, not on what it says, so
+    it is stored but kept out of the content hash."""
+    data = r.model_dump(exclude={"action", "responsible"})
     props = {k: _plain(v) for k, v in data.items()}
     props["provider"] = provider
     responsible = sorted(set(r.responsible))
-    hashed = {**props, "subject": r.subject, "responsible": responsible}
+    props["responsible"] = responsible
+    row_hash = content_hash(props)
     return {
         "uid": record_uid(provider, r.id),
         "subject": r.subject,
         "responsible": responsible,
-        "row_hash": content_hash(hashed),
-        "props": _with_provenance(props, src, line),
+        "row_hash": row_hash,
+        "props": _with_provenance({**props, **(derived or {})}, src, line),
     }

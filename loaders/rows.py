@@ -12,8 +12,10 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from loaders.errors import RowRejected
+from schema.codes import is_external
 from schema.models import Entity, Person, Record, Role, RowAction
-from schema.policy import Policy
+from schema.policy import Policy, ProhibitedField
 
 MODELS: dict[str, type[BaseModel]] = {
     "entity": Entity,
@@ -24,15 +26,7 @@ MODELS: dict[str, type[BaseModel]] = {
 
 Model = Entity | Person | Role | Record
 
-
-class RowRejected(Exception):
-    """A row that cannot land; ``category`` groups reasons in the summary."""
-
-    def __init__(self, category: str, reason: str, *, drop_fields: tuple[str, ...] = ()) -> None:
-        super().__init__(reason)
-        self.category = category
-        self.reason = reason
-        self.drop_fields = drop_fields
+__all__ = ["MODELS", "ParsedRow", "RowRejected", "Withdrawal", "parse_row"]
 
 
 @dataclass(frozen=True)
@@ -78,15 +72,30 @@ def _category(e: ValidationError) -> str:
     return "invalid"
 
 
+_PROHIBITED: dict[tuple[str, str], ProhibitedField | None] = {}
+
+
+def _prohibited(policy: Policy, column: object) -> ProhibitedField | None:
+    """Column names repeat on every row of a file: match each spelling once per policy."""
+    if not isinstance(column, str):
+        return None
+    key = (policy.name, column)
+    if key not in _PROHIBITED:
+        if len(_PROHIBITED) > 10_000:
+            _PROHIBITED.clear()
+        _PROHIBITED[key] = policy.prohibited_field(column)
+    return _PROHIBITED[key]
+
+
 def parse_row(data: Any, line: int, policy: Policy, today: dt.date) -> ParsedRow:
     """Validate one row of the interchange format (CONTRACT.md section 2)."""
     if not isinstance(data, dict):
         raise RowRejected("malformed", "a row must be an object with a 'type' field")
-    prohibited = [k for k in data if isinstance(k, str) and policy.prohibited_field(k)]
+    prohibited = [k for k in data if _prohibited(policy, k) is not None]
     if prohibited:
         names = []
         for k in prohibited:
-            pf = policy.prohibited_field(k)
+            pf = _prohibited(policy, k)
             assert pf is not None
             names.append(f"'{k}' ({pf.article})")
         raise RowRejected(
@@ -111,7 +120,7 @@ def parse_row(data: Any, line: int, policy: Policy, today: dt.date) -> ParsedRow
         model = MODELS[row_type].model_validate(fields)
     except ValidationError as e:
         raise RowRejected(_category(e), _format_validation(e)) from None
-    if isinstance(model, Person):
+    if isinstance(model, Person) and not is_external(model.code):
         age = model.code_info.age_on(today)
         if age < policy.min_age:
             raise RowRejected(

@@ -1,16 +1,25 @@
 """Credit records: who they concern, who is named responsible, and withdrawal."""
 
-# Rows: {uid, subject, responsible: [codes], row_hash, props}. Links are rebuilt only for
+# Rows: {uid, subject, responsible: [codes], row_hash, props}. The loader has checked that
+# every responsible code is a person in the graph, so the MERGE on it only ever matches
+# (through the code index). Links are rebuilt only for
 # records whose content changed, so a correction that names other persons replaces them.
-# A changed resubmission revives a withdrawn record; a status set by a procedure
-# (revoked, repaired...) is left alone, since only that procedure may undo it.
+# A changed record keeps its previous content as a RecordVersion (who sent it, from which
+# file and line, when it was superseded and by which submission); nothing is overwritten
+# without a trace (Wuhan Art. 34). A changed resubmission revives a withdrawn record; a
+# status set by a procedure (revoked, repaired...) is left alone: only that procedure
+# may undo it.
 MERGE_RECORDS = """
 UNWIND $rows AS row
 MATCH (s:Subject {code: row.subject})
 MERGE (r:Record {uid: row.uid})
 WITH r, row, s
 WHERE r.row_hash IS NULL OR r.row_hash <> row.row_hash
-SET r += row.props, r.row_hash = row.row_hash,
+FOREACH (_ IN CASE WHEN r.row_hash IS NULL THEN [] ELSE [1] END |
+  CREATE (v:RecordVersion)
+  SET v += properties(r), v.superseded_at = $now, v.superseded_by = $src
+  CREATE (v)-[:VERSION_OF]->(r))
+SET r += row.props, r.row_hash = row.row_hash, r.version = coalesce(r.version, 0) + 1,
     r.status = CASE WHEN r.status IS NULL OR r.status = $withdrawn THEN $active
                     ELSE r.status END
 WITH r, row, s
@@ -18,22 +27,34 @@ OPTIONAL MATCH (r)-[old:CONCERNS|NAMES_RESPONSIBLE]->()
 DELETE old
 WITH DISTINCT r, row, s
 MERGE (r)-[:CONCERNS]->(s)
-WITH r, row
-OPTIONAL MATCH (p:Person)
-WHERE p.code IN row.responsible
-FOREACH (x IN CASE WHEN p IS NULL THEN [] ELSE [p] END |
-  MERGE (r)-[:NAMES_RESPONSIBLE]->(x))
-RETURN count(DISTINCT r) AS changed
+FOREACH (pc IN row.responsible |
+  MERGE (p:Subject:Person {code: pc})
+  MERGE (r)-[:NAMES_RESPONSIBLE]->(p))
+RETURN count(r) AS changed
 """
 
-# Rows: {uid, src, line}. Withdrawal ends a record's effect and keeps the node and its
-# history; a record already withdrawn is left as it is.
+# Rows: {uid, line}. Withdrawal ends a record's effect and keeps the node, its versions
+# and an event saying who withdrew it, when and from which file; a record already
+# withdrawn is left as it is, so a reload changes nothing.
 WITHDRAW_RECORDS = """
 UNWIND $rows AS row
 MATCH (r:Record {uid: row.uid})
 WHERE r.status <> $withdrawn
-SET r.status = $withdrawn, r.withdrawn_src = row.src, r.withdrawn_line = row.line
+CREATE (ev:Event {kind: $withdrawn, actor: $provider, at: $now, src: $src, src_line: row.line,
+                  from_status: r.status, to_status: $withdrawn})
+CREATE (ev)-[:CHANGED]->(r)
+SET r.status = $withdrawn
 RETURN count(r) AS changed
+"""
+
+RECORD_HISTORY = """
+MATCH (r:Record {uid: $uid})
+OPTIONAL MATCH (v:RecordVersion)-[:VERSION_OF]->(r)
+WITH r, v ORDER BY v.version
+WITH r, collect(properties(v)) AS versions
+OPTIONAL MATCH (ev:Event)-[:CHANGED]->(r)
+WITH r, versions, ev ORDER BY ev.at
+RETURN properties(r) AS record, versions, collect(properties(ev)) AS events
 """
 
 EXISTING_RECORDS = """

@@ -25,6 +25,8 @@ from schema.codes import (
     PersonIdInfo,
     UsccInfo,
     classify,
+    is_external,
+    validate_external,
     validate_person_id,
     validate_uscc,
 )
@@ -110,6 +112,8 @@ class RecordStatus(StrEnum):
 
 
 def _uscc(value: str) -> str:
+    if is_external(value):
+        return _external(value)
     try:
         return validate_uscc(value).code
     except InvalidCode as e:
@@ -117,13 +121,24 @@ def _uscc(value: str) -> str:
 
 
 def _person_id(value: str) -> str:
+    if is_external(value):
+        return _external(value)
     try:
         return validate_person_id(value).code
     except InvalidCode as e:
         raise ValueError(f"{e.reason} ({e.shown_value})") from None
 
 
+def _external(value: str) -> str:
+    try:
+        return validate_external(value)
+    except InvalidCode as e:
+        raise ValueError(f"{e.reason} ({e.shown_value})") from None
+
+
 def _any_code(value: str) -> str:
+    if is_external(value):
+        return _external(value)
     try:
         return classify(value).code
     except InvalidCode as e:
@@ -231,6 +246,8 @@ class Role(_Row):
             raise ValueError("share_ratio is only for shareholders")
         if self.holder == self.entity:
             raise ValueError("holder and entity are the same subject")
+        if is_external(self.holder):
+            return self  # an external subject's kind is known only from its own row
         if self.role is RoleType.BRANCH and classify(self.holder).kind != "entity":
             raise ValueError("a branch must be an organisation (USCC)")
         if self.role in OFFICE_ROLES and classify(self.holder).kind != "person":

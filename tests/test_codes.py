@@ -14,6 +14,7 @@ from schema.codes import (
     USCC_ALPHABET,
     classify,
     mask_id_number,
+    uscc_check_char,
     validate_person_id,
     validate_uscc,
 )
@@ -178,3 +179,9 @@ def test_classify_tells_kinds_apart() -> None:
     assert classify(VALID_IDS[0]).kind == "person"
     with pytest.raises(InvalidCode):
         classify("hello")
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet=USCC_ALPHABET, min_size=17, max_size=17))
+def test_fast_uscc_check_char_is_stdnums(body: str) -> None:
+    assert uscc_check_char(body) == uscc.calc_check_digit(body + "0")

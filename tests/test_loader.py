@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from graph.store import GraphStore
-from loaders.pipeline import RejectsWriter, load_files
-from queries import admin
+from loaders.pipeline import load_files
 from schema.policy import load_policy
 from tests.builders import entity, person, person_code, record, role, uscc_code
 
@@ -36,12 +35,12 @@ def good_rows() -> list[dict[str, object]]:
 
 
 def _snapshot(store: GraphStore) -> tuple[int, int, list[dict[str, object]]]:
-    """Everything but the ingestion log, which gains one Submission entry per load."""
-    nodes = store.read("MATCH (n) WHERE NOT n:Submission RETURN count(n) AS n")[0]["n"]
-    rels = store.read(admin.COUNT_RELATIONSHIPS)[0]["n"]
+    """Everything but the ingestion log, which gains one entry per load run."""
+    nodes = store.read("MATCH (n) WHERE NOT n:IngestionLog RETURN count(n) AS n")[0]["n"]
+    rels = store.read("MATCH (a)-[r]->(b) WHERE NOT a:IngestionLog RETURN count(r) AS n")[0]["n"]
     props = store.read(
-        "MATCH (n) WHERE NOT n:Submission "
-        "RETURN properties(n) AS p ORDER BY coalesce(n.code, n.uid)"
+        "MATCH (n) WHERE NOT n:IngestionLog "
+        "RETURN properties(n) AS p ORDER BY coalesce(n.code, n.uid, n.id)"
     )
     return nodes, rels, props
 
@@ -63,8 +62,19 @@ def test_valid_file_lands_with_provenance(store: GraphStore, write_jsonl) -> Non
     assert rows[0]["s"] == A and rows[0]["resp"] == [P2] and rows[0]["line"] == 9
     assert rows[0]["st"] == "active"
     sub = store.read(
-        "MATCH (s:Submission {id: $id}) RETURN properties(s) AS p", {"id": rows[0]["src"]}
+        "MATCH (l:IngestionLog)-[:OF_SUBMISSION]->(s:Submission {id: $id}) "
+        "RETURN properties(s) AS s, properties(l) AS p",
+        {"id": rows[0]["src"]},
     )
+    assert sub[0]["s"]["provider"] == "nt-amr" and sub[0]["s"]["file"] == str(path)
+    assert sub[0]["p"]["status"] == "finished"
+    assert json.loads(sub[0]["p"]["rows_by_type"]) == {
+        "entity": 2,
+        "person": 2,
+        "role": 4,
+        "record": 1,
+    }
+    assert json.loads(sub[0]["p"]["records_by_category"]) == {"negative": 1}
     assert sub[0]["p"]["provider"] == "nt-amr" and sub[0]["p"]["channel"] == "api"
     assert sub[0]["p"]["file"] == str(path) and sub[0]["p"]["rows_loaded"] == 9
 
@@ -76,7 +86,8 @@ def test_loading_twice_changes_nothing(store: GraphStore, write_jsonl) -> None: 
     again = load_files(store, [path], policy=NANTONG, provider="p", today=TODAY)
     assert again.loaded == 0 and again.unchanged == 9
     assert _snapshot(store) == before
-    assert store.read("MATCH (s:Submission) RETURN count(s) AS n")[0]["n"] == 2
+    assert store.read("MATCH (s:Submission) RETURN count(s) AS n")[0]["n"] == 1
+    assert store.read("MATCH (l:IngestionLog) RETURN count(l) AS n")[0]["n"] == 2
 
 
 def test_bad_rows_rejected_with_reasons_and_good_rows_land(
@@ -101,10 +112,9 @@ def test_bad_rows_rejected_with_reasons_and_good_rows_land(
     ]
     path = write_jsonl(rows)
     rejects_path = tmp_path / "rejects.jsonl"
-    with rejects_path.open("w", encoding="utf-8") as fh:
-        summary = load_files(
-            store, [path], policy=NANTONG, provider="p", rejects=RejectsWriter(fh), today=TODAY
-        )
+    summary = load_files(
+        store, [path], policy=NANTONG, provider="p", rejects_to=rejects_path, today=TODAY
+    )
     assert summary.exit_code == 1
     assert summary.loaded == 9
     assert dict(summary.rejected) == {

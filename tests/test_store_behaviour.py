@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import pytest
 
+from graph.dialect import KEYS
+from graph.embedded import EmbeddedEngine
+from graph.falkor_store import FalkorStore
 from graph.store import GraphStore, Statement
 from queries import admin
 
@@ -77,3 +83,46 @@ def test_ping_and_drop_all(store: GraphStore) -> None:
     store.drop_all()
     store.bootstrap()
     assert store.read(admin.COUNT_NODES)[0]["n"] == 0
+
+
+def test_repeated_bootstrap_keeps_the_embedded_engine_restartable(tmp_path: Path) -> None:
+    """Each service start bootstraps; the append-only file must replay cleanly afterwards.
+
+    FalkorDB logs its own constraint creation as an error when replaying it, once per
+    constraint, harmlessly; repeated bootstraps must not add failing commands to that.
+    """
+    unique = sum(1 for k in KEYS if k.unique)
+
+    def restart(engine: EmbeddedEngine) -> tuple[EmbeddedEngine, FalkorStore, str]:
+        engine.stop()
+        offset = engine.log_path.stat().st_size
+        engine = EmbeddedEngine(tmp_path / "d")
+        store = FalkorStore.from_socket(engine.ensure_running(), "g")
+        return engine, store, engine.log_path.read_text()[offset:]
+
+    engine = EmbeddedEngine(tmp_path / "d")
+    try:
+        store = FalkorStore.from_socket(engine.ensure_running(), "g")
+        for _ in range(3):
+            store.bootstrap()
+        store.write_one("CREATE (:Subject:Entity {code: $c})", {"c": "K1"})
+        store.close()
+        engine, store, log = restart(engine)
+        assert store.read("MATCH (s:Subject) RETURN s.code AS c") == [{"c": "K1"}]
+        assert log.count("already exists") <= unique
+        store.compact()
+        deadline = time.monotonic() + 30
+        while "aof_rewrite_in_progress:1" in store._db.connection.execute_command(
+            "INFO", "persistence"
+        ) or "aof_rewrite_scheduled:1" in store._db.connection.execute_command(
+            "INFO", "persistence"
+        ):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        store.close()
+        engine, store, log = restart(engine)
+        assert store.read("MATCH (s:Subject) RETURN s.code AS c") == [{"c": "K1"}]
+        assert "Ready to accept connections" in log
+        store.close()
+    finally:
+        engine.stop(force=True)

@@ -1,0 +1,128 @@
+"""Providers' submission discipline: red / yellow / green (Nantong Art. 5).
+
+The thresholds are data (``schema/data/provider_warnings.yaml``); the figures come from
+the ingestion log, so the report reflects what each provider actually sent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from rich.console import Console
+from rich.table import Table
+
+from graph.store import GraphStore
+from queries.provenance import PROVIDER_DISCIPLINE
+
+WARNINGS_FILE = (
+    Path(__file__).resolve().parent.parent / "schema" / "data" / "provider_warnings.yaml"
+)
+
+
+class _Band(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    max_reject_rate: float = Field(ge=0, le=1)
+    max_late_rate: float = Field(ge=0, le=1)
+    max_days_since_last: int = Field(ge=1)
+
+
+class Thresholds(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    article: str
+    green: _Band
+    yellow: _Band
+
+
+@cache
+def thresholds() -> Thresholds:
+    from schema.rulefiles import load_model
+
+    return load_model(WARNINGS_FILE, Thresholds)
+
+
+@dataclass(frozen=True)
+class ProviderStanding:
+    provider: str
+    runs: int
+    rows_read: int
+    rows_rejected: int
+    deadline_records: int
+    late_records: int
+    last_run: str | None
+    reject_rate: float
+    late_rate: float
+    light: str
+    reasons: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _within(band: _Band, reject: float, late: float, days: int | None) -> list[str]:
+    problems = []
+    if reject > band.max_reject_rate:
+        problems.append(f"rejects {reject:.1%} > {band.max_reject_rate:.0%}")
+    if late > band.max_late_rate:
+        problems.append(f"late {late:.1%} > {band.max_late_rate:.0%}")
+    if days is None or days > band.max_days_since_last:
+        problems.append(
+            f"last submission {days} days ago" if days is not None else "never finished"
+        )
+    return problems
+
+
+def rate(row: dict[str, Any], today: dt.date) -> ProviderStanding:
+    t = thresholds()
+    read = int(row["rows_read"] or 0)
+    rejected = int(row["rows_rejected"] or 0)
+    deadline = int(row["deadline_records"] or 0)
+    late = int(row["late_records"] or 0)
+    reject_rate = rejected / read if read else 0.0
+    late_rate = late / deadline if deadline else 0.0
+    last = row.get("last_run")
+    days = (today - dt.datetime.fromisoformat(str(last)).date()).days if last else None
+    green = _within(t.green, reject_rate, late_rate, days)
+    yellow = _within(t.yellow, reject_rate, late_rate, days)
+    light = "green" if not green else "yellow" if not yellow else "red"
+    return ProviderStanding(
+        provider=str(row["provider"]),
+        runs=int(row["runs"]),
+        rows_read=read,
+        rows_rejected=rejected,
+        deadline_records=deadline,
+        late_records=late,
+        last_run=str(last) if last else None,
+        reject_rate=round(reject_rate, 4),
+        late_rate=round(late_rate, 4),
+        light=light,
+        reasons=tuple(yellow if yellow else green),
+    )
+
+
+def provider_report(store: GraphStore, today: dt.date | None = None) -> list[ProviderStanding]:
+    rows = store.read(PROVIDER_DISCIPLINE, {"finished": "finished"})
+    return [rate(r, today or dt.date.today()) for r in rows]
+
+
+def render_report(report: list[ProviderStanding]) -> None:
+    table = Table(title=f"Providers' submissions ({thresholds().article})")
+    for col in ("provider", "light", "runs", "rows", "rejected", "late", "last run", "why"):
+        table.add_column(col)
+    colours = {"green": "green", "yellow": "yellow", "red": "red"}
+    for s in report:
+        table.add_row(
+            s.provider,
+            f"[{colours[s.light]}]{s.light}[/]",
+            str(s.runs),
+            f"{s.rows_read:,}",
+            f"{s.rows_rejected:,} ({s.reject_rate:.1%})",
+            f"{s.late_records:,}/{s.deadline_records:,} ({s.late_rate:.1%})",
+            s.last_run or "-",
+            "; ".join(s.reasons) or "-",
+        )
+    Console().print(table)

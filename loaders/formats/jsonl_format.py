@@ -1,0 +1,55 @@
+"""JSON Lines: one object per line with a ``type`` field."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from loaders.errors import RowRejected
+from loaders.formats import RejectsSink, SourceRow
+
+
+def read(path: Path) -> Iterator[SourceRow]:
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            text = raw.strip()
+            if not text:
+                continue
+            try:
+                obj = json.loads(text.decode("utf-8-sig" if number == 1 else "utf-8"))
+            except UnicodeDecodeError:
+                yield SourceRow(
+                    path, number, None, None, RowRejected("bad_encoding", "line is not valid UTF-8")
+                )
+                continue
+            except json.JSONDecodeError as e:
+                err = RowRejected("malformed", f"not a JSON object: {e.msg} at column {e.colno}")
+                yield SourceRow(path, number, None, None, err)
+                continue
+            if not isinstance(obj, dict):
+                err = RowRejected("malformed", "a row must be a JSON object with a 'type' field")
+                yield SourceRow(path, number, None, None, err)
+                continue
+            yield SourceRow(path, number, None, obj, None, obj)
+
+
+class Rejects(RejectsSink):
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self._fh: IO[str] | None = None
+
+    def write(self, row: SourceRow, reason: str, drop: Iterable[str] = ()) -> None:
+        if self._fh is None:
+            self._fh = self.target.open("w", encoding="utf-8")
+        dropped = set(drop)
+        out: dict[str, Any] = {k: v for k, v in (row.raw or {}).items() if k not in dropped}
+        out.update({"reason": reason, "file": str(row.file), "line": row.line})
+        self._fh.write(json.dumps(out, ensure_ascii=False) + "\n")
+
+    def close(self) -> list[Path]:
+        if self._fh is None:
+            return []
+        self._fh.close()
+        return [self.target]

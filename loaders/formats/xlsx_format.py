@@ -1,0 +1,249 @@
+"""XLSX workbooks: one sheet per row type, read streaming so a large workbook fits in memory.
+
+Sheets. A sheet's name gives its rows' type by the same rule as CSV file names (``entity``,
+``records``, ``nt_record``, and the Chinese names 企业/法人, 自然人/人员, 任职/角色,
+信用记录/记录). A ``type`` column, where filled, wins. When no sheet of the workbook is
+named after a type (a workbook saved with Excel's default ``Sheet1``), the workbook's file
+name gives the type instead. Sheets whose name contains 说明, ``readme`` or
+``instructions`` are the provider's notes and are skipped; every non-empty row of any other
+sheet is rejected as ``unknown_type``, so nothing is dropped silently. Empty sheets (the
+``Sheet2``/``Sheet3`` of older Excel) yield nothing.
+
+Cells. The header is row 1; ``line`` is the row number in the sheet. Dates become
+``YYYY-MM-DD``; ``share_ratio`` and ``registered_capital`` keep their numbers; other
+numbers become text (``12.0`` -> ``"12"``). Two things Excel does to a careless sheet are
+refused rather than repaired, since repairing means guessing:
+
+- a code column (``code``, ``entity``, ``holder``, ``subject``, ``responsible``) holding a
+  number: Excel keeps 15 significant digits and drops an ID number's final ``X``, so the
+  code can no longer be known (``bad_code``, telling the provider to format it as text);
+- a date column holding a plain number (an unformatted date serial; ``bad_date``).
+
+``raw`` holds only JSON values (dates as ``YYYY-MM-DD`` text), so the rejects sheet shows
+dates as text, which the reader accepts when the fixed rows are sent again.
+
+Rejects: an XLSX with one sheet per source sheet that had rejected rows, named like it
+(prefixed with the source file's stem if two source files share a sheet name, so that a
+``.<type>`` ending keeps the type), holding the source header plus ``reason`` and ``line``;
+values of fields named in ``drop`` are blanked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zipfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook, load_workbook  # type: ignore[import-untyped, unused-ignore]
+from openpyxl.utils.exceptions import (  # type: ignore[import-untyped, unused-ignore]
+    InvalidFileException,
+)
+
+from loaders.errors import RowRejected
+from loaders.formats import RejectsSink, SourceRow
+from loaders.formats.csv_format import TYPE_ALIASES, normalize_type, type_from_name
+
+CODE_COLUMNS = frozenset({"code", "entity", "holder", "subject", "responsible"})
+NUMBER_COLUMNS = frozenset({"share_ratio", "registered_capital"})
+DATE_COLUMNS = frozenset(
+    {"established", "terminated", "since", "until", "decided_on", "act_ended_on", "valid_until"}
+)
+_SHEET_NAMES = ", ".join(TYPE_ALIASES)
+_INSTRUCTIONS = re.compile(r"说明|readme|instructions", re.IGNORECASE)
+_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+
+
+def is_instructions(sheet: str) -> bool:
+    return _INSTRUCTIONS.search(sheet) is not None
+
+
+def read(path: Path) -> Iterator[SourceRow]:
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, OSError, KeyError, ValueError) as e:
+        reason = (
+            f"not a readable .xlsx workbook ({type(e).__name__}): save it from Excel as "
+            "'Excel Workbook (*.xlsx)', without a password"
+        )
+        yield SourceRow(path, 1, None, None, RowRejected("malformed", reason))
+        return
+    try:
+        named = any(type_from_name(name) for name in wb.sheetnames)
+        file_type = None if named else type_from_name(path.stem)
+        for ws in wb.worksheets:
+            if is_instructions(ws.title):
+                continue
+            yield from _sheet(path, ws, type_from_name(ws.title) or file_type)
+    finally:
+        wb.close()
+
+
+def _sheet(path: Path, ws: Any, sheet_type: str | None) -> Iterator[SourceRow]:
+    sheet: str = ws.title
+    # Read-only mode trusts the sheet's recorded dimension; files written by other tools
+    # often record a wrong one, and rows or columns past it would be lost without a word.
+    ws.reset_dimensions()
+    rows = ws.iter_rows(values_only=True)
+    first = next(rows, None)
+    header = [_header_name(v) for v in (first or ())]
+    while header and not header[-1]:
+        header.pop()
+    duplicates = sorted({n for n in header if n and header.count(n) > 1})
+    problem = None
+    if not header:
+        problem = RowRejected("malformed", "row 1 of the sheet must be the header (column names)")
+    elif duplicates:
+        problem = RowRejected("malformed", f"the header names column {duplicates[0]!r} twice")
+    for number, values in enumerate(rows, start=2):
+        if not any(_filled(v) for v in values):
+            continue
+        raw = {
+            name: _plain(values[i] if i < len(values) else None) for i, name in enumerate(header)
+        }
+        if problem is not None:
+            yield SourceRow(path, number, sheet, None, problem, raw)
+            continue
+        try:
+            data = _data(header, values, sheet, sheet_type)
+        except RowRejected as e:
+            yield SourceRow(path, number, sheet, None, e, raw)
+            continue
+        yield SourceRow(path, number, sheet, data, None, raw)
+
+
+def _plain(value: Any) -> Any:
+    """A cell as JSON can carry it: the pipeline may spool ``raw`` before writing rejects."""
+    if value is None or isinstance(value, str | int | float):
+        return value
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(" ")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return str(value)
+
+
+def _header_name(value: Any) -> str:
+    if value is None:
+        return ""
+    return str(value).strip()
+
+
+def _filled(value: Any) -> bool:
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def _data(
+    header: list[str], values: tuple[Any, ...], sheet: str, sheet_type: str | None
+) -> dict[str, Any]:
+    if len(values) > len(header) and any(_filled(v) for v in values[len(header) :]):
+        last = max(i for i, v in enumerate(values) if _filled(v)) + 1
+        raise RowRejected("malformed", f"row has {last} cells, header has {len(header)}")
+    numbers = [
+        name
+        for name, v in zip(header, values, strict=False)
+        if name in CODE_COLUMNS and isinstance(v, int | float) and not isinstance(v, bool)
+    ]
+    if numbers:
+        cols = ", ".join(numbers)
+        raise RowRejected(
+            "bad_code",
+            f"column {cols} holds a number, not text: Excel keeps only 15 digits and drops "
+            "an ID number's final X, so the code is lost. Format the column as text "
+            "(单元格格式 -> 文本) and enter the codes again",
+        )
+    data: dict[str, Any] = {}
+    for name, value in zip(header, values, strict=False):
+        if not _filled(value):
+            continue
+        if not name:
+            raise RowRejected("malformed", "a cell has a value but its column has no header")
+        data[name] = _value(name, value)
+    if "type" in data:
+        data["type"] = normalize_type(str(data["type"]))
+    elif sheet_type is not None:
+        data["type"] = sheet_type
+    else:
+        raise RowRejected(
+            "unknown_type",
+            f"sheet {sheet!r} is not named after a row type: rename it to one of "
+            f"{_SHEET_NAMES}, or add a 'type' column",
+        )
+    return data
+
+
+def _value(name: str, value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int | float):
+        if name in NUMBER_COLUMNS:
+            return value
+        if name in DATE_COLUMNS:
+            raise RowRejected(
+                "bad_date",
+                f"{name}: the cell holds a number, not a date: format the column as a date "
+                "or enter the date as text YYYY-MM-DD",
+            )
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return str(value)
+    if isinstance(value, dt.time):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _sheet_title(wanted: str) -> str:
+    """Excel: at most 31 characters, none of ``[]:*?/\\``; keep the end, it holds the type."""
+    return _BAD_SHEET_CHARS.sub("_", wanted)[-31:]
+
+
+class Rejects(RejectsSink):
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self._wb: Any = None
+        #: (source file, source sheet) -> (rejects sheet, the source header)
+        self._sheets: dict[tuple[Path, str | None], tuple[Any, list[str]]] = {}
+        self._titles: set[str] = set()
+
+    def _sheet_for(self, row: SourceRow) -> tuple[Any, list[str]]:
+        key = (row.file, row.sheet)
+        found = self._sheets.get(key)
+        if found is not None:
+            return found
+        if self._wb is None:
+            self._wb = Workbook(write_only=True)
+        source = row.sheet or row.file.stem
+        title = _sheet_title(source)
+        if title.lower() in self._titles:
+            title = _sheet_title(f"{row.file.stem}.{source}")
+        n = 1
+        base = title
+        while title.lower() in self._titles:
+            n += 1
+            title = _sheet_title(f"{n}.{base}")
+        self._titles.add(title.lower())
+        ws = self._wb.create_sheet(title)
+        columns = list(row.raw or {})
+        ws.append([*columns, "reason", "line"])
+        self._sheets[key] = (ws, columns)
+        return ws, columns
+
+    def write(self, row: SourceRow, reason: str, drop: Iterable[str] = ()) -> None:
+        ws, columns = self._sheet_for(row)
+        dropped = set(drop)
+        raw = row.raw or {}
+        cells = [None if name in dropped else raw.get(name) for name in columns]
+        ws.append([*cells, reason, row.line])
+
+    def close(self) -> list[Path]:
+        if self._wb is None:
+            return []
+        self._wb.save(self.target)
+        self._wb = None
+        return [self.target]
