@@ -70,16 +70,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from followthemoney import model
 from followthemoney.exc import InvalidData
 from followthemoney.proxy import EntityProxy
 
 from loaders.errors import RowRejected
-from loaders.formats import RejectsSink, SourceRow
+from loaders.formats import SourceRow, jsonl_format
 from schema.codes import EXTERNAL_PREFIX, validate_person_id, validate_uscc
 from schema.errors import InvalidCode
 
@@ -374,26 +374,12 @@ def _date(proxy: EntityProxy, prop: str) -> str | None:
     return min(found, key=lambda f: (-f[1], f[0]))[0]
 
 
-class Rejects(RejectsSink):
-    def __init__(self, target: Path) -> None:
-        self.target = target
-        self._fh: IO[str] | None = None
+class Rejects(jsonl_format.Rejects):
+    """JSON lines like JSONL's, with dropped properties removed inside ``properties`` too."""
 
-    def write(self, row: SourceRow, reason: str, drop: Iterable[str] = ()) -> None:
-        if self._fh is None:
-            self._fh = self.target.open("w", encoding="utf-8")
-        dropped = set(drop)
-        raw = row.raw or {}
-        out: dict[str, Any] = {k: v for k, v in raw.items() if k not in dropped}
+    def kept(self, raw: dict[str, Any], dropped: set[str]) -> dict[str, Any]:
+        out = super().kept(raw, dropped)
         props = out.get("properties")
         if isinstance(props, dict) and dropped & props.keys():
             out["properties"] = {k: v for k, v in props.items() if k not in dropped}
-        out.update({"reason": reason, "file": str(row.file), "line": row.line})
-        self._fh.write(json.dumps(out, ensure_ascii=False) + "\n")
-
-    def close(self) -> list[Path]:
-        if self._fh is None:
-            return []
-        self._fh.close()
-        self._fh = None
-        return [self.target]
+        return out

@@ -36,15 +36,19 @@ def read(path: Path) -> Iterator[SourceRow]:
 
 
 class Rejects(RejectsSink):
+    """JSON lines: the row as sent, minus dropped fields, plus reason, file and line."""
+
     def __init__(self, target: Path) -> None:
         self.target = target
         self._fh: IO[str] | None = None
 
+    def kept(self, raw: dict[str, Any], dropped: set[str]) -> dict[str, Any]:
+        return {k: v for k, v in raw.items() if k not in dropped}
+
     def write(self, row: SourceRow, reason: str, drop: Iterable[str] = ()) -> None:
         if self._fh is None:
             self._fh = self.target.open("w", encoding="utf-8")
-        dropped = set(drop)
-        out: dict[str, Any] = {k: v for k, v in (row.raw or {}).items() if k not in dropped}
+        out = self.kept(row.raw or {}, set(drop))
         out.update({"reason": reason, "file": str(row.file), "line": row.line})
         self._fh.write(json.dumps(out, ensure_ascii=False) + "\n")
 
@@ -52,4 +56,5 @@ class Rejects(RejectsSink):
         if self._fh is None:
             return []
         self._fh.close()
+        self._fh = None
         return [self.target]
