@@ -10,14 +10,17 @@ import dataclasses
 import datetime as dt
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 
 from api import log_masking
 from api.settings import load_settings
 from schema.errors import CreditGraphError, InvalidInput
+
+T = TypeVar("T")
 
 app = typer.Typer(
     help="Public credit knowledge graph and joint-punishment check.",
@@ -31,9 +34,14 @@ providers_app = typer.Typer(help="Providers' submission discipline (Nantong Art.
 app.add_typer(providers_app, name="providers")
 
 
-def _fail(message: str, code: int = 2) -> None:
-    typer.echo(f"credit-graph: {message}", err=True)
-    raise typer.Exit(code)
+def _parsed(value: str | None, parse: Callable[[str], T], option: str, what: str) -> T | None:
+    """An optional option value parsed, or a one-line ``InvalidInput`` naming the option."""
+    if value is None:
+        return None
+    try:
+        return parse(value)
+    except ValueError:
+        raise InvalidInput(f"{option}: {value!r} is not {what}") from None
 
 
 @app.command()
@@ -81,12 +89,7 @@ def check(
     from schema.catalogue import load_catalogue
     from schema.policy import load_policy
 
-    day = None
-    if as_of is not None:
-        try:
-            day = dt.date.fromisoformat(as_of)
-        except ValueError:
-            raise InvalidInput(f"--as-of: {as_of!r} is not a date YYYY-MM-DD") from None
+    day = _parsed(as_of, dt.date.fromisoformat, "--as-of", "a date YYYY-MM-DD")
     settings = load_settings()
     policy, catalogue = load_policy(settings.policy), load_catalogue()
     with open_store(settings) as store:
@@ -116,14 +119,9 @@ def load(
     from loaders.pipeline import load_files
     from schema.policy import load_policy
 
-    when = None
-    if submitted_at is not None:
-        try:
-            when = dt.datetime.fromisoformat(submitted_at)
-        except ValueError:
-            raise InvalidInput(f"--submitted-at: {submitted_at!r} is not an ISO date") from None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=dt.UTC)
+    when = _parsed(submitted_at, dt.datetime.fromisoformat, "--submitted-at", "an ISO date")
+    if when is not None and when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
     settings = load_settings()
     policy = load_policy(settings.policy)
     with open_store(settings) as store, row_progress() as progress:

@@ -12,6 +12,7 @@ a content hash: an interrupted load, loaded again, ends exactly as one full load
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import json
@@ -448,19 +449,6 @@ def _chunks(lines: Iterable[str], size: int) -> Iterator[list[str]]:
         yield chunk
 
 
-def _copy(summary: LoadSummary) -> LoadSummary:
-    return LoadSummary(
-        read=summary.read,
-        loaded=summary.loaded,
-        unchanged=summary.unchanged,
-        rejected=Counter(summary.rejected),
-        rows_by_type=Counter(summary.rows_by_type),
-        records_by_category=Counter(summary.records_by_category),
-        deadline_records=summary.deadline_records,
-        late_records=summary.late_records,
-    )
-
-
 def load_files(
     store: GraphStore,
     paths: Iterable[Path],
@@ -508,7 +496,7 @@ def load_files(
                 sinks[file_fmt],
                 progress,
             )
-            before = _copy(summary)
+            before = copy.deepcopy(summary)
             try:
                 log_id = job.open_submission(submitted_at)
             except OSError as e:
