@@ -75,3 +75,27 @@ class RuleFileError(CreditGraphError):
         self.path = path
         self.line = line
         self.reason = reason
+
+
+class Unauthenticated(CreditGraphError):
+    """An API key was sent but is unknown, revoked or expired."""
+
+    code = "UNAUTHENTICATED"
+
+
+class RateLimited(CreditGraphError):
+    """A key sent more requests than its rate allows; retry later."""
+
+    code = "RATE_LIMITED"
+
+
+class RequestTimeout(CreditGraphError):
+    """A request ran longer than the service allows."""
+
+    code = "TIMEOUT"
+
+
+class AuditUnavailable(CreditGraphError):
+    """The audit entry of a request could not be written, so the request fails."""
+
+    code = "AUDIT_UNAVAILABLE"
