@@ -1,23 +1,28 @@
-"""The FastAPI application: GraphQL at /graphql, health at /healthz."""
+"""The FastAPI application: GraphQL at /graphql, health at /healthz, metrics at /metrics."""
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
-from strawberry.fastapi import GraphQLRouter
 
+from api.audit import AuditLog
 from api.engine import open_store
+from api.graphql_router import CreditGraphRouter, make_context_getter
 from api.graphql_schema import build_schema
+from api.keys import KeyResolver, ensure_demo_key
+from api.metrics import Metrics
+from api.ratelimit import RateLimiter
 from api.settings import Settings, load_settings
 from api.state import AppState
 from graph.store import GraphStore
 from loaders.demo import load_demo_if_empty
+from schema.access import AccessRules, load_limited_sharing
 from schema.catalogue import load_catalogue
 from schema.errors import CreditGraphError
 from schema.policy import load_policy
@@ -42,32 +47,57 @@ def create_app(
     # Rules first: a broken policy or catalogue file stops start-up before any engine work.
     policy = load_policy(cfg.policy)
     catalogue = load_catalogue()
+    access = AccessRules(policy, load_limited_sharing())
+    metrics = Metrics()
+    audit_lock = threading.Lock()
+    audit_log: list[AuditLog] = []
+
+    def audit() -> AuditLog:
+        """Opened on first use, so a service that only answers the public never needs it."""
+        with audit_lock:
+            if not audit_log:
+                audit_log.append(AuditLog(cfg.audit_path))
+            return audit_log[0]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = store is None or close_store
-        s = store if store is not None else await run_in_threadpool(open_store, cfg)
+        raw = store if store is not None else await run_in_threadpool(open_store, cfg)
+        s = metrics.instrument(raw)
         try:
             if demo:
-                summary = await run_in_threadpool(load_demo_if_empty, s, policy)
+                summary = await run_in_threadpool(load_demo_if_empty, raw, policy)
                 if summary is not None:
                     log.info("demo data loaded: %s", summary.as_dict())
-            app.state.cg = AppState(settings=cfg, store=s, policy=policy, catalogue=catalogue)
+                key_file = await run_in_threadpool(ensure_demo_key, raw, cfg.data_dir)
+                log.warning("demo operator key (reads everything): %s", key_file)
+            app.state.cg = AppState(
+                settings=cfg,
+                store=s,
+                policy=policy,
+                catalogue=catalogue,
+                access=access,
+                keys=KeyResolver(s),
+            )
             yield
         finally:
+            if audit_log:
+                audit_log[0].close()
             if own:
-                await run_in_threadpool(s.close)
+                await run_in_threadpool(raw.close)
 
-    app = FastAPI(title="credit-graph", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = FastAPI(title="credit-graph", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url=None)
 
-    async def context(request: Request) -> dict[str, Any]:
-        return {"state": request.app.state.cg, "request": request}
-
-    graphql = GraphQLRouter(
-        build_schema(),
-        context_getter=context,
+    graphql = CreditGraphRouter(
+        build_schema(production=cfg.production, extra_extensions=[metrics.extension]),
+        context_getter=make_context_getter(audit),
         graphql_ide=None if cfg.production else "graphiql",
         allow_queries_via_get=False,
+        timeout_s=cfg.request_timeout_s,
+        limiter=RateLimiter(cfg.rate_limit_per_s, cfg.rate_limit_burst),
+        audit=audit,
+        metrics=metrics,
     )
     app.include_router(graphql, prefix="/graphql")
 
@@ -83,4 +113,14 @@ def create_app(
             )
         return JSONResponse({"status": "ok", "engine": engine, "policy": state.policy.name})
 
+    @app.get("/metrics")
+    async def metrics_endpoint() -> Response:
+        return metrics.response()
+
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app as each uvicorn worker builds it (``serve --workers N``): the settings come
+    from the environment, the store is opened in the worker's own lifespan."""
+    return create_app(load_settings())

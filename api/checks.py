@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from graph.store import GraphStore
 from queries.check import CHECK_TRAVERSAL
@@ -24,8 +26,9 @@ def check_sanctions(
     catalogue: Catalogue,
     as_of: dt.date | None = None,
     measure: str | None = None,
+    visible: Callable[[Mapping[str, Any]], bool] | None = None,
 ) -> SanctionCheck:
-    key = validate_external(code) if is_external(code) else classify(code, "code").code
+    key = check_key(code)
     day = as_of or dt.date.today()
     rows = store.read(
         CHECK_TRAVERSAL,
@@ -38,4 +41,11 @@ def check_sanctions(
             "negative": "negative",
         },
     )
-    return evaluate(key, rows, as_of=day, policy=policy, catalogue=catalogue, measure=measure)
+    return evaluate(
+        key, rows, as_of=day, policy=policy, catalogue=catalogue, measure=measure, visible=visible
+    )
+
+
+def check_key(code: str) -> str:
+    """The normalised code a check runs on; raises ``InvalidCode`` for a bad one."""
+    return validate_external(code) if is_external(code) else classify(code, "code").code

@@ -17,6 +17,7 @@ from typing import Annotated, TypeVar
 import typer
 
 from api import log_masking
+from api.cli_audit import audit_app
 from api.settings import load_settings
 from schema.errors import CreditGraphError, InvalidInput
 
@@ -32,6 +33,9 @@ engine_app = typer.Typer(help="The embedded engine of the configured data direct
 app.add_typer(engine_app, name="engine")
 providers_app = typer.Typer(help="Providers' submission discipline (Nantong Art. 5).")
 app.add_typer(providers_app, name="providers")
+app.add_typer(audit_app, name="audit")
+keys_app = typer.Typer(help="API keys: made once, stored as hashes (DOMAIN.md section 5).")
+app.add_typer(keys_app, name="keys")
 
 
 def _parsed(value: str | None, parse: Callable[[str], T], option: str, what: str) -> T | None:
@@ -44,6 +48,18 @@ def _parsed(value: str | None, parse: Callable[[str], T], option: str, what: str
         raise InvalidInput(f"{option}: {value!r} is not {what}") from None
 
 
+def _fresh_metrics_dir(path: Path) -> None:
+    """Several workers share their Prometheus counters through files in one directory
+    (``prometheus_client`` multiprocess mode); it must be empty at start and be set
+    before the workers import the client."""
+    import os
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
@@ -51,26 +67,52 @@ def serve(
     demo: Annotated[
         bool, typer.Option(help="Load the bundled demo data into an empty graph.")
     ] = False,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=64, help="Worker processes (default 1).")
+    ] = None,
 ) -> None:
-    """Start the HTTP service (GraphQL, health) on the configured engine."""
+    """Start the HTTP service (GraphQL, health, metrics) on the configured engine."""
     import uvicorn
 
     from api.app import create_app
     from api.engine import open_store
 
     settings = load_settings()
+    n = workers or settings.workers
     # The engine is opened here rather than in the app's lifespan so that an engine that
-    # cannot start ends as one line on stderr, not as a server traceback.
+    # cannot start ends as one line on stderr, not as a server traceback. With several
+    # workers this process keeps the engine; each worker reuses it through its socket.
     store = open_store(settings)
     try:
-        application = create_app(settings, demo=demo, store=store, close_store=True)
-        uvicorn.run(
-            application,
-            host=host or settings.host,
-            port=port or settings.port,
-            log_config=None,
-            timeout_graceful_shutdown=10,
-        )
+        if n == 1:
+            application = create_app(settings, demo=demo, store=store, close_store=True)
+            uvicorn.run(
+                application,
+                host=host or settings.host,
+                port=port or settings.port,
+                log_config=None,
+                timeout_graceful_shutdown=10,
+            )
+        else:
+            from loaders.demo import load_demo_if_empty
+            from schema.policy import load_policy
+
+            if demo:
+                from api.keys import ensure_demo_key
+
+                load_demo_if_empty(store, load_policy(settings.policy))
+                typer.echo(f"demo operator key: {ensure_demo_key(store, settings.data_dir)}",
+                           err=True)
+            _fresh_metrics_dir(settings.data_dir / "metrics")
+            uvicorn.run(
+                "api.app:app_from_environment",
+                factory=True,
+                workers=n,
+                host=host or settings.host,
+                port=port or settings.port,
+                log_config=None,
+                timeout_graceful_shutdown=10,
+            )
     finally:
         store.close()
 
@@ -201,6 +243,57 @@ def engine_stop() -> None:
     settings = load_settings()
     EmbeddedEngine(settings.data_dir).stop(force=True)
     typer.echo("stopped")
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="subject, agency, provider or operator.")],
+    name: Annotated[str, typer.Option(help="A unique name; it appears in the audit log.")],
+    subject: Annotated[
+        str | None, typer.Option(help="The subject's own code (role subject only).")
+    ] = None,
+    unit: Annotated[
+        str | None,
+        typer.Option(help="Agency or provider unit, e.g. tax (default: the name, lowercased)."),
+    ] = None,
+    expires: Annotated[
+        str | None, typer.Option(help="Last day the key works, YYYY-MM-DD.")
+    ] = None,
+) -> None:
+    """Create an API key and print it once; only its hash is kept."""
+    from api.engine import open_store
+    from api.keys import create_key
+
+    day = _parsed(expires, dt.date.fromisoformat, "--expires", "a date YYYY-MM-DD")
+    with open_store(load_settings()) as store:
+        key, info = create_key(
+            store, role=role, name=name, subject=subject, unit=unit, expires=day
+        )
+    typer.echo(f"key: {key}", err=True)
+    typer.echo("This key is shown once and cannot be recovered; store it now.", err=True)
+    typer.echo(json.dumps({"key": key, **info.as_dict()}, ensure_ascii=False))
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List the keys (names, roles, units, expiry; never the keys)."""
+    from api.engine import open_store
+    from api.keys import list_keys
+
+    with open_store(load_settings()) as store:
+        rows = [k.as_dict() for k in list_keys(store)]
+    typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+
+
+@keys_app.command("revoke")
+def keys_revoke(name: Annotated[str, typer.Argument(help="The key's name.")]) -> None:
+    """Revoke a key; services stop accepting it within 30 seconds."""
+    from api.engine import open_store
+    from api.keys import revoke_key
+
+    with open_store(load_settings()) as store:
+        info = revoke_key(store, name)
+    typer.echo(json.dumps(info.as_dict(), ensure_ascii=False))
 
 
 def main() -> None:

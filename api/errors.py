@@ -46,7 +46,9 @@ class ErrorCodes(SchemaExtension):
                         path=error.path,
                         extensions={
                             **(error.extensions or {}),
-                            "code": "GRAPHQL_VALIDATION_FAILED",
+                            "code": (error.extensions or {}).get(
+                                "code", "GRAPHQL_VALIDATION_FAILED"
+                            ),
                         },
                     )
                 )

@@ -1,28 +1,157 @@
-"""The Strawberry schema. Resolvers are thin: they call services off the event loop."""
+"""The Strawberry schema (CONTRACT.md section 3). Resolvers are thin: they call services
+off the event loop and build the caller's view through ``api.graphql_types``."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 from starlette.concurrency import run_in_threadpool
-from strawberry.extensions import MaxTokensLimiter, QueryDepthLimiter
-from strawberry.types import Info
+from strawberry.types import ExecutionContext, Info
 
-from api.checks import check_sanctions
-from api.errors import ErrorCodes
-from api.graphql_types import SanctionCheck
-from api.state import AppState
+from api.checks import check_key, check_sanctions
+from api.context import RequestContext
+from api.graphql_types import (
+    AuditEntry,
+    CreditRecord,
+    Entity,
+    Grant,
+    Person,
+    RoleHeld,
+    SanctionCheck,
+    Subject,
+    ctx_of,
+    load_subject,
+    subject_of,
+)
+from api.keys import grant_authorization
+from schema import sanctions
+from schema.access import CallerRole, can_see_persons, shown_code
+from schema.codes import PersonIdInfo, classify, is_external
+from schema.errors import CreditGraphError, Forbidden, LimitExceeded, NotFound
+
+MAX_BATCH = 1000
+MAX_SUBJECTS = 500
+MAX_AUDIT_PAGE = 500
 
 
-def _state(info: Info[Any, Any]) -> AppState:
-    state: AppState = info.context["state"]
-    return state
+def _person_code(code: str) -> bool:
+    """By checksum, not shape: a few USCCs are all digits too."""
+    return not is_external(code) and isinstance(classify(code), PersonIdInfo)
+
+
+def _guard_person(ctx: RequestContext, key: str) -> None:
+    """The public may not look up natural persons at all (Wuhan Art. 19)."""
+    if _person_code(key) and not can_see_persons(ctx.caller, ctx.state.policy):
+        raise Forbidden("natural persons' information is not public; use an API key")
+
+
+def _run_check(
+    ctx: RequestContext, code: str, measure: str | None, as_of: dt.date | None
+) -> sanctions.SanctionCheck:
+    key = check_key(code)
+    _guard_person(ctx, key)
+    day = as_of or ctx.today
+    rules = ctx.rules
+    caller = ctx.caller
+
+    def visible(row: Mapping[str, Any]) -> bool:
+        if row["reach"] == "officer" and not can_see_persons(caller, rules.policy):
+            return False
+        return rules.can_see_record(
+            caller,
+            row["record"],
+            subject_kind=str(row["record_subject_kind"]),
+            subject_ended=row.get("record_subject_ended"),
+            today=day,
+            about=key if row["reach"] in ("role", "named") else None,
+        )
+
+    return check_sanctions(
+        ctx.state.store,
+        key,
+        policy=ctx.state.policy,
+        catalogue=ctx.state.catalogue,
+        as_of=day,
+        measure=measure,
+        visible=visible,
+    )
+
+
+def _view(ctx: RequestContext, result: sanctions.SanctionCheck) -> SanctionCheck:
+    ctx.touch(result.code)
+    return SanctionCheck.of(result, lambda c: c if c == result.code else shown_code(ctx.caller, c))
+
+
+@strawberry.type(description="Who the service takes the caller to be.")
+class Whoami:
+    role: str
+    key_name: str | None
+    subject_code: str | None
+    unit: str | None
 
 
 @strawberry.type
 class Query:
+    @strawberry.field(description="Who the service takes the caller to be (no data read).")
+    def whoami(self, info: Info[Any, Any]) -> Whoami:
+        c = ctx_of(info).caller
+        return Whoami(
+            role=c.role.value,
+            key_name=c.key_name,
+            subject_code=shown_code(c, c.subject_code) if c.subject_code else None,
+            unit=c.unit,
+        )
+
+    @strawberry.field(description="One subject by its code: an Entity (USCC) or a Person.")
+    async def subject(self, info: Info[Any, Any], code: str) -> Subject:
+        ctx = ctx_of(info)
+        key = check_key(code)
+        _guard_person(ctx, key)
+        found = await load_subject(info, key)
+        if found is None:
+            raise NotFound(f"no subject with code {shown_code(ctx.caller, key)}")
+        ctx.touch(key)
+        ctx.count(1)
+        return found
+
+    @strawberry.field(
+        description=f"Up to {MAX_SUBJECTS} subjects by code, in the order asked; an unknown "
+        "or hidden code gets its own error and a null item."
+    )
+    async def subjects(self, info: Info[Any, Any], codes: list[str]) -> list[Subject | None]:
+        ctx = ctx_of(info)
+        if len(codes) > MAX_SUBJECTS:
+            raise LimitExceeded(f"codes: {len(codes)} codes; at most {MAX_SUBJECTS}")
+        keys: list[str | CreditGraphError] = []
+        for code in codes:
+            try:
+                key = check_key(code)
+                _guard_person(ctx, key)
+                keys.append(key)
+            except CreditGraphError as e:
+                keys.append(e)
+        assert ctx.loaders is not None
+        found = await ctx.loaders.subject.load_many([k for k in keys if isinstance(k, str)])
+        by_key = dict(zip([k for k in keys if isinstance(k, str)], found, strict=True))
+        out: list[Any] = []
+        for k in keys:
+            if not isinstance(k, str):
+                out.append(k)
+                continue
+            props = by_key[k]
+            view = subject_of(props, ctx) if props is not None else None
+            if view is None:
+                out.append(NotFound(f"no subject with code {shown_code(ctx.caller, k)}"))
+            else:
+                ctx.touch(k)
+                out.append(view)
+        ctx.count(sum(1 for x in out if isinstance(x, Subject)))
+        return out
+
     @strawberry.field(description="The joint-punishment check of one subject (CONTRACT.md s.4).")
     async def check_sanctions(
         self,
@@ -31,27 +160,202 @@ class Query:
         measure: str | None = None,
         as_of: dt.date | None = None,
     ) -> SanctionCheck:
-        state = _state(info)
-        result = await run_in_threadpool(
-            check_sanctions,
-            state.store,
-            code,
-            policy=state.policy,
-            catalogue=state.catalogue,
-            as_of=as_of,
-            measure=measure,
+        ctx = ctx_of(info)
+        result = await run_in_threadpool(_run_check, ctx, code, measure, as_of)
+        ctx.count(1)
+        return _view(ctx, result)
+
+    @strawberry.field(
+        description=f"Up to {MAX_BATCH} checks in one request, in the order asked. A bad code "
+        "gets its own error (path: the item's index) and a null item; the rest still run."
+    )
+    async def check_sanctions_batch(
+        self,
+        info: Info[Any, Any],
+        codes: list[str],
+        measure: str | None = None,
+        as_of: dt.date | None = None,
+    ) -> list[SanctionCheck | None]:
+        ctx = ctx_of(info)
+        if len(codes) > MAX_BATCH:
+            raise LimitExceeded(f"codes: {len(codes)} codes; at most {MAX_BATCH} per batch")
+
+        def run_all() -> list[Any]:
+            out: list[Any] = []
+            for code in codes:
+                try:
+                    out.append(_view(ctx, _run_check(ctx, code, measure, as_of)))
+                except CreditGraphError as e:
+                    # graphql-core turns an exception *value* in a list into an error
+                    # located at that item, leaving the other items intact.
+                    out.append(e)
+            return out
+
+        results = await run_in_threadpool(run_all)
+        ctx.count(sum(1 for r in results if isinstance(r, SanctionCheck)))
+        return results
+
+    @strawberry.field(
+        description="The query log (Wuhan Art. 28): operators read all of it, a subject reads "
+        "who looked it up. Newest first."
+    )
+    async def audit_log(
+        self,
+        info: Info[Any, Any],
+        subject_code: str | None = None,
+        first: int = 50,
+        before_seq: int | None = None,
+    ) -> list[AuditEntry]:
+        ctx = ctx_of(info)
+        caller = ctx.caller
+        if not 1 <= first <= MAX_AUDIT_PAGE:
+            raise LimitExceeded(f"first: between 1 and {MAX_AUDIT_PAGE}")
+        code = classify(subject_code, "subjectCode").code if subject_code else None
+        if caller.role is CallerRole.SUBJECT:
+            if code is not None and code != caller.subject_code:
+                raise Forbidden("a subject sees who looked up its own information only")
+            code = caller.subject_code
+        elif caller.role is not CallerRole.OPERATOR:
+            raise Forbidden("the audit log is for operators, and for subjects about themselves")
+        log = info.context["audit"]()
+        entries = await run_in_threadpool(
+            lambda: log.query(subject_code=code, first=first, before_seq=before_seq)
         )
-        # No caller is authenticated yet (the API issue adds keys and roles), so every
-        # caller is the public: only the ID number it asked about is shown in clear.
-        return SanctionCheck.of(result, reveal=frozenset({result.code}))
+        if code is not None:
+            ctx.touch(code)
+        ctx.count(len(entries))
+        return [
+            AuditEntry(
+                seq=e.seq,
+                at=e.at,
+                key_name=e.key_name,
+                key_role=e.key_role,
+                operation=e.operation,
+                fields=list(e.fields),
+                subjects=list(e.subjects),
+                purpose=e.purpose,
+                client=e.client,
+                results=e.results,
+                outcome=e.outcome,
+                hash=e.hash,
+            )
+            for e in entries
+        ]
+
+    @strawberry.field(description="Grants of authorised query a subject has given "
+                      "(the subject itself or operators).")
+    async def grants(self, info: Info[Any, Any], subject_code: str | None = None) -> list[Grant]:
+        from api.keys import grants_given
+
+        ctx = ctx_of(info)
+        caller = ctx.caller
+        if caller.role is CallerRole.SUBJECT:
+            code = caller.subject_code
+            if subject_code is not None and classify(subject_code).code != code:
+                raise Forbidden("a subject sees its own grants only")
+        elif caller.role is CallerRole.OPERATOR:
+            if subject_code is None:
+                raise NotFound("subjectCode: required for an operator")
+            code = classify(subject_code, "subjectCode").code
+        else:
+            raise Forbidden("only the subject itself or an operator sees its grants")
+        assert code is not None
+        rows = await run_in_threadpool(grants_given, ctx.state.store, code)
+        ctx.touch(code)
+        ctx.count(len(rows))
+        return [
+            Grant(
+                id=g.id,
+                subject_code=shown_code(caller, g.subject),
+                grantee=g.grantee,
+                since=g.since,
+                until=g.until,
+                granted_by=g.granted_by,
+                note=g.note,
+            )
+            for g in rows
+        ]
 
 
-def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Let one key read the subject's authorised records "
+                         "until a date (the subject itself, or an operator on its behalf).")
+    async def grant_authorization(
+        self,
+        info: Info[Any, Any],
+        grantee: str,
+        until: dt.date,
+        subject_code: str | None = None,
+        note: str | None = None,
+    ) -> Grant:
+        ctx = ctx_of(info)
+        g = await run_in_threadpool(
+            lambda: grant_authorization(
+                ctx.state.store,
+                ctx.caller,
+                grantee=grantee,
+                until=until,
+                subject=subject_code,
+                note=note,
+                today=ctx.today,
+            )
+        )
+        ctx.state.keys.forget_grants(grantee)
+        ctx.touch(g.subject)
+        ctx.count(1)
+        return Grant(
+            id=g.id,
+            subject_code=shown_code(ctx.caller, g.subject),
+            grantee=g.grantee,
+            since=g.since,
+            until=g.until,
+            granted_by=g.granted_by,
+            note=g.note,
+        )
+
+
+TYPES = (Entity, Person, RoleHeld, CreditRecord)
+
+
+class CreditGraphSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Strawberry logs every error with its traceback; a refused request (a bad code,
+        a forbidden subject) is not a fault of the service. ``api.errors.ErrorCodes``
+        logs the unexpected ones, once."""
+
+
+def build_schema(
+    *, production: bool = False, extra_extensions: list[Any] | None = None
+) -> strawberry.Schema:
+    from api.errors import ErrorCodes
+    from api.graphql_router import OperationFacts
+    from api.hardening import CostModel, Limits, schema_config, schema_extensions
+
+    # Realistic list lengths for what a check returns, so a full 1,000-code batch fits the
+    # budget while a deep nest of large lists does not.
+    costs = CostModel(
+        list_sizes={
+            "SanctionCheck.measures": 3,
+            "SanctionCheck.incentives": 2,
+            "SanctionCheck.conflicts": 1,
+            "AppliedMeasure.via": 3,
+            "Conflict.basisRecordIds": 2,
+            "Subgraph.nodes": 500,
+            "Subgraph.edges": 1000,
+        }
+    )
+    return CreditGraphSchema(
         query=Query,
+        mutation=Mutation,
+        types=list(TYPES),
+        config=schema_config(production),
         extensions=[
-            lambda: QueryDepthLimiter(max_depth=10),
-            lambda: MaxTokensLimiter(max_token_count=5000),
+            *schema_extensions(production=production, limits=Limits(max_cost=20_000, costs=costs)),
+            OperationFacts,
+            *(extra_extensions or []),
             ErrorCodes,
         ],
     )

@@ -1,18 +1,302 @@
-"""GraphQL types, kept apart from the domain models they are built from."""
+"""GraphQL types, kept apart from the domain models they are built from.
+
+Every type that can carry a subject, a record or an ID number is built here from graph
+properties *through the caller's access rules* (``schema.access``): a record the caller
+may not see is never turned into an object, and an ID number is masked unless the caller
+is that person or an operator.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import strawberry
+from strawberry.types import Info
 
+from api.context import RequestContext
 from schema import sanctions
-from schema.codes import mask_code
+from schema.access import can_see_persons, can_see_subject, shown_code
+from schema.codes import is_external
+from schema.record_view import as_date, disclosed_until
+
+Shown = Callable[[str], str]
 
 
-def _shown(code: str, reveal: frozenset[str]) -> str:
-    """ID numbers are personal data: clear only for codes the caller may see."""
-    return code if code in reveal else mask_code(code)
+def ctx_of(info: Info[Any, Any]) -> RequestContext:
+    ctx: RequestContext = info.context["ctx"]
+    return ctx
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None or value == "" else float(value)
+
+
+# --------------------------------------------------------------------------- records
+
+
+@strawberry.type(description="A public credit record, as far as the caller may see it.")
+class CreditRecord:
+    uid: str = strawberry.field(description="Unique key: provider and the provider's id.")
+    id: str = strawberry.field(description="The provider's own record id.")
+    provider: str
+    subject_code: str
+    category: str
+    kind: str
+    severity: str | None
+    list_kind: str | None = strawberry.field(
+        name="list", description="red or black: the list the record puts its subject on."
+    )
+    title: str | None
+    document_no: str | None
+    authority: str | None
+    decided_on: dt.date
+    act_ended_on: dt.date | None
+    valid_until: dt.date | None
+    disclosed_until: dt.date | None = strawberry.field(
+        description="Last day the record is disclosed under the active policy; null: no end."
+    )
+    disclosure: str
+    status: str
+    objection_pending: bool
+    late: bool
+    responsible: list[str] = strawberry.field(
+        description="Directly responsible persons named by the provider (masked ID numbers)."
+    )
+
+    @classmethod
+    def of(
+        cls, rec: Mapping[str, Any], subject_kind: str, subject_ended: Any, ctx: RequestContext
+    ) -> CreditRecord:
+        persons = can_see_persons(ctx.caller, ctx.state.policy)
+        decided = as_date(rec["decided_on"])
+        assert decided is not None
+        return cls(
+            uid=str(rec["uid"]),
+            id=str(rec.get("id", "")),
+            provider=str(rec.get("provider", "")),
+            subject_code=shown_code(ctx.caller, str(rec.get("subject", ""))),
+            category=str(rec["category"]),
+            kind=str(rec.get("kind", "")),
+            severity=rec.get("severity"),
+            list_kind=rec.get("list") or None,
+            title=rec.get("title"),
+            document_no=rec.get("document_no"),
+            authority=rec.get("authority"),
+            decided_on=decided,
+            act_ended_on=as_date(rec.get("act_ended_on")),
+            valid_until=as_date(rec.get("valid_until")),
+            disclosed_until=disclosed_until(rec, subject_kind, subject_ended, ctx.state.policy),
+            disclosure=str(rec.get("disclosure") or "public"),
+            status=str(rec.get("status") or "active"),
+            objection_pending=bool(rec.get("objection_pending")),
+            late=bool(rec.get("late")),
+            responsible=[shown_code(ctx.caller, c) for c in (rec.get("responsible") or [])]
+            if persons
+            else [],
+        )
+
+
+async def visible_records(info: Info[Any, Any], key: str) -> list[CreditRecord]:
+    ctx = ctx_of(info)
+    assert ctx.loaders is not None
+    rows = await ctx.loaders.records.load(key)
+    out = []
+    for row in rows:
+        rec = row["record"]
+        if ctx.rules.can_see_record(
+            ctx.caller,
+            rec,
+            subject_kind=row["subject_kind"],
+            subject_ended=row.get("subject_ended"),
+            today=ctx.today,
+        ):
+            out.append(CreditRecord.of(rec, row["subject_kind"], row.get("subject_ended"), ctx))
+    if out:
+        ctx.touch(key)
+    return out
+
+
+# --------------------------------------------------------------------------- roles
+
+
+def _held_on(role: Mapping[str, Any], day: dt.date) -> bool:
+    since, until = as_date(role.get("since")), as_date(role.get("until"))
+    return (since is None or since <= day) and (until is None or day <= until)
+
+
+@strawberry.type(description="A role held in an organisation, with its dates (DOMAIN.md s.2).")
+class RoleHeld:
+    type: str = strawberry.field(description="Relationship type, e.g. LEGAL_REPRESENTATIVE_OF.")
+    role: str
+    position: str | None
+    since: dt.date | None
+    until: dt.date | None
+    share_ratio: float | None
+    current: bool = strawberry.field(description="Held today (or on the asOf asked).")
+    holder_code: str
+    holder_name: str | None
+    holder_kind: str
+    entity_code: str
+    entity_name: str | None
+    holder_key: strawberry.Private[str]
+    entity_key: strawberry.Private[str]
+
+    @strawberry.field(description="The person or organisation holding the role.")
+    async def holder(self, info: Info[Any, Any]) -> Subject | None:
+        return await load_subject(info, self.holder_key)
+
+    @strawberry.field(description="The organisation the role is held in.")
+    async def entity(self, info: Info[Any, Any]) -> Subject | None:
+        return await load_subject(info, self.entity_key)
+
+
+async def role_list(
+    info: Info[Any, Any], key: str, *, incoming: bool, types: frozenset[str] | None,
+    as_of: dt.date | None, own_kind: str = "entity",
+) -> list[RoleHeld]:
+    """``incoming``: roles held *in* the organisation ``key``; else roles ``key`` holds."""
+    ctx = ctx_of(info)
+    assert ctx.loaders is not None
+    loader = ctx.loaders.roles_in if incoming else ctx.loaders.roles_held
+    rows = await loader.load(key)
+    policy = ctx.state.policy
+    day = as_of or ctx.today
+    out: list[RoleHeld] = []
+    for row in rows:
+        if types is not None and row["type"] not in types:
+            continue
+        if not can_see_subject(ctx.caller, str(row["other_kind"]), policy):
+            continue
+        r = row["role"]
+        if as_of is not None and not _held_on(r, as_of):
+            continue
+        holder, entity = (row["other"], key) if incoming else (key, row["other"])
+        holder_kind = str(row["other_kind"]) if incoming else own_kind
+        out.append(
+            RoleHeld(
+                type=str(row["type"]),
+                role=str(r.get("role", "")),
+                position=r.get("position"),
+                since=as_date(r.get("since")),
+                until=as_date(r.get("until")),
+                share_ratio=_float(r.get("share_ratio")),
+                current=_held_on(r, day),
+                holder_code=shown_code(ctx.caller, holder),
+                holder_name=row["other_name"] if incoming else None,
+                holder_kind=holder_kind,
+                entity_code=entity,
+                entity_name=None if incoming else row["other_name"],
+                holder_key=holder,
+                entity_key=entity,
+            )
+        )
+    out.sort(key=lambda x: (not x.current, x.since or dt.date.min, x.type, x.holder_key))
+    return out
+
+
+OFFICE_TYPES = frozenset(
+    {"LEGAL_REPRESENTATIVE_OF", "PRINCIPAL_OF", "DIRECTOR_OF", "SUPERVISOR_OF", "MANAGER_OF"}
+)
+
+
+# --------------------------------------------------------------------------- subjects
+
+
+@strawberry.interface(description="A subject of credit information: an organisation or a person.")
+class Subject:
+    code: str = strawberry.field(description="USCC, or the ID number (masked unless allowed).")
+    name: str | None
+    kind: str = strawberry.field(description="entity, person, or external (an FtM id).")
+    key: strawberry.Private[str]
+
+    @strawberry.field(description="Roles this subject holds in organisations, over time.")
+    async def roles(
+        self, info: Info[Any, Any], as_of: dt.date | None = None
+    ) -> list[RoleHeld]:
+        return await role_list(
+            info, self.key, incoming=False, types=None, as_of=as_of, own_kind=self.kind
+        )
+
+    @strawberry.field(description="Its credit records the caller may see.")
+    async def records(self, info: Info[Any, Any]) -> list[CreditRecord]:
+        return await visible_records(info, self.key)
+
+
+@strawberry.type(description="A legal person or other organisation, identified by its USCC.")
+class Entity(Subject):
+    org_type: str | None
+    status: str | None
+    established: dt.date | None
+    terminated: dt.date | None
+    address: str | None
+    registered_capital: float | None
+
+    @strawberry.field(description="Legal representative, principal, directors, supervisors, "
+                      "managers: everyone who held an office in it, with dates.")
+    async def people(
+        self, info: Info[Any, Any], as_of: dt.date | None = None
+    ) -> list[RoleHeld]:
+        return await role_list(info, self.key, incoming=True, types=OFFICE_TYPES, as_of=as_of)
+
+    @strawberry.field(description="Its shareholders with their share ratios.")
+    async def shareholders(
+        self, info: Info[Any, Any], as_of: dt.date | None = None
+    ) -> list[RoleHeld]:
+        return await role_list(
+            info, self.key, incoming=True, types=frozenset({"SHAREHOLDER_OF"}), as_of=as_of
+        )
+
+    @strawberry.field(description="Its branches (分支机构).")
+    async def branches(self, info: Info[Any, Any]) -> list[RoleHeld]:
+        return await role_list(
+            info, self.key, incoming=True, types=frozenset({"BRANCH_OF"}), as_of=None
+        )
+
+
+@strawberry.type(description="A natural person, identified by the resident ID number.")
+class Person(Subject):
+    @strawberry.field(description="Every company and role the person held, over time.")
+    async def companies(
+        self, info: Info[Any, Any], as_of: dt.date | None = None
+    ) -> list[RoleHeld]:
+        return await role_list(
+            info, self.key, incoming=False, types=None, as_of=as_of, own_kind="person"
+        )
+
+
+def subject_of(props: Mapping[str, Any], ctx: RequestContext) -> Subject | None:
+    """Build the caller's view of a subject node, or ``None`` if it may not see it."""
+    code = str(props["code"])
+    kind = str(props.get("kind") or ("external" if is_external(code) else "entity"))
+    if not can_see_subject(ctx.caller, kind, ctx.state.policy):
+        return None
+    if kind == "person":
+        return Person(code=shown_code(ctx.caller, code), name=props.get("name"), kind=kind,
+                      key=code)
+    return Entity(
+        code=code,
+        name=props.get("name"),
+        kind=kind,
+        key=code,
+        org_type=props.get("org_type"),
+        status=props.get("status"),
+        established=as_date(props.get("established")),
+        terminated=as_date(props.get("terminated")),
+        address=props.get("address"),
+        registered_capital=_float(props.get("registered_capital")),
+    )
+
+
+async def load_subject(info: Info[Any, Any], code: str) -> Subject | None:
+    ctx = ctx_of(info)
+    assert ctx.loaders is not None
+    props = await ctx.loaders.subject.load(code)
+    return None if props is None else subject_of(props, ctx)
+
+
+# --------------------------------------------------------------------------- the check
 
 
 @strawberry.type(description="A measure (or incentive) that applies, with why it applies.")
@@ -30,13 +314,13 @@ class AppliedMeasure:
     legal_basis: str
 
     @classmethod
-    def of(cls, m: sanctions.AppliedMeasure, reveal: frozenset[str]) -> AppliedMeasure:
+    def of(cls, m: sanctions.AppliedMeasure, shown: Shown) -> AppliedMeasure:
         return cls(
             measure=m.measure,
             name=m.name,
             kind=m.kind,
             basis_record_id=m.basis_record_id,
-            via=[_shown(c, reveal) for c in m.via],
+            via=[shown(c) for c in m.via],
             role=m.role,
             valid_from=m.valid_from,
             valid_until=m.valid_until,
@@ -53,9 +337,9 @@ class Conflict:
     basis_record_ids: list[str]
 
     @classmethod
-    def of(cls, c: sanctions.Conflict, reveal: frozenset[str]) -> Conflict:
+    def of(cls, c: sanctions.Conflict, shown: Shown) -> Conflict:
         return cls(
-            person_code=_shown(c.person_code, reveal),
+            person_code=shown(c.person_code),
             entity_code=c.entity_code,
             role=c.role,
             since=c.since,
@@ -77,8 +361,9 @@ class SanctionCheck:
     conflicts: list[Conflict]
 
     @classmethod
-    def of(cls, c: sanctions.SanctionCheck, reveal: frozenset[str]) -> SanctionCheck:
-        """``reveal``: ID numbers the caller may see in clear (at least the one it asked)."""
+    def of(cls, c: sanctions.SanctionCheck, shown: Shown) -> SanctionCheck:
+        """``code`` echoes what the caller asked; every other ID number goes through
+        ``shown`` (the caller's masking)."""
         return cls(
             check_id=c.check_id,
             code=c.code,
@@ -87,7 +372,38 @@ class SanctionCheck:
             as_of=c.as_of,
             policy=c.policy,
             restricted=c.restricted,
-            measures=[AppliedMeasure.of(m, reveal) for m in c.measures],
-            incentives=[AppliedMeasure.of(m, reveal) for m in c.incentives],
-            conflicts=[Conflict.of(x, reveal) for x in c.conflicts],
+            measures=[AppliedMeasure.of(m, shown) for m in c.measures],
+            incentives=[AppliedMeasure.of(m, shown) for m in c.incentives],
+            conflicts=[Conflict.of(x, shown) for x in c.conflicts],
         )
+
+
+# --------------------------------------------------------------------------- grants
+
+
+@strawberry.type(description="A subject's authorisation for one key to read its records.")
+class Grant:
+    id: str
+    subject_code: str
+    grantee: str
+    since: dt.date
+    until: dt.date
+    granted_by: str
+    note: str | None
+
+
+
+@strawberry.type(description="One audit entry: who read what, when and why (Wuhan Art. 28).")
+class AuditEntry:
+    seq: int
+    at: dt.datetime
+    key_name: str
+    key_role: str
+    operation: str
+    fields: list[str]
+    subjects: list[str] = strawberry.field(description="Subjects touched (ID numbers masked).")
+    purpose: str | None
+    client: str | None
+    results: int
+    outcome: str
+    hash: str

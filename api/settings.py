@@ -40,6 +40,20 @@ class Settings(BaseSettings):
     production: bool = False
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    #: uvicorn worker processes for ``serve`` (each opens its own engine connection).
+    workers: int = Field(default=1, ge=1, le=64)
+    #: A GraphQL request running longer than this is answered with ``TIMEOUT``.
+    request_timeout_s: float = Field(default=10.0, gt=0, le=600)
+    #: Per key (per client address for the public): sustained requests per second ...
+    rate_limit_per_s: float = Field(default=200.0, gt=0)
+    #: ... and the burst allowed above it.
+    rate_limit_burst: int = Field(default=400, ge=1)
+    #: Where the audit log lives; default ``<data_dir>/audit``.
+    audit_dir: Path | None = None
+
+    @property
+    def audit_path(self) -> Path:
+        return self.audit_dir or self.data_dir / "audit"
 
     @field_validator("falkordb_url")
     @classmethod

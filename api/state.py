@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from api.settings import Settings
 from graph.store import GraphStore
+from schema.access import AccessRules
 from schema.catalogue import Catalogue
 from schema.policy import Policy
+
+if TYPE_CHECKING:
+    from api.keys import KeyResolver
 
 
 @dataclass
@@ -16,3 +21,5 @@ class AppState:
     store: GraphStore
     policy: Policy
     catalogue: Catalogue
+    access: AccessRules
+    keys: KeyResolver

@@ -29,6 +29,11 @@ KEYS: tuple[Key, ...] = (
     Key("Record", "decided_on", unique=False),
     Key("Record", "status", unique=False),
     Key("IngestionLog", "id", unique=True),
+    Key("ApiKey", "name", unique=True),
+    Key("ApiKey", "hash", unique=True),
+    Key("Grant", "id", unique=True),
+    Key("Grant", "grantee", unique=False),
+    Key("Grant", "subject", unique=False),
 )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,8 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from schema.catalogue import Catalogue, MeasureDef
 from schema.errors import InvalidInput, NotFound
-from schema.models import Category, ListKind, RecordStatus, Severity
+from schema.models import ListKind, RecordStatus
 from schema.policy import Policy, RecordFacts
+from schema.record_view import as_date, record_facts
 
 NO_OFFICE = "NO_OFFICE"
 
@@ -66,14 +67,6 @@ class SanctionCheck(_Out):
         return self.model_dump(mode="json", by_alias=True)
 
 
-def _date(value: Any) -> dt.date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value))
-
-
 @dataclass(frozen=True)
 class _Valid:
     """A record that is in force on ``as_of``, with its facts and validity window."""
@@ -92,27 +85,8 @@ def _in_force(row: Mapping[str, Any], as_of: dt.date, policy: Policy) -> _Valid 
         bool(rec.get("objection_provider_overdue"))
     ):
         return None
-    category = Category(rec["category"])
-    list_kind = ListKind(rec["list"]) if rec.get("list") else None
-    severity: Severity | None = None
-    if category is Category.NEGATIVE:
-        if rec.get("severity"):
-            severity = Severity(rec["severity"])
-        else:
-            severity = Severity.SERIOUS if list_kind is ListKind.BLACK else Severity.GENERAL
-    decided_on = _date(rec["decided_on"])
-    assert decided_on is not None
-    facts = RecordFacts(
-        category=category,
-        severity=severity,
-        list=list_kind,
-        subject_kind=row["record_subject_kind"],
-        kind=rec.get("kind", ""),
-        decided_on=decided_on,
-        act_ended_on=_date(rec.get("act_ended_on")),
-        valid_until=_date(rec.get("valid_until")),
-        subject_ended_on=_date(row.get("record_subject_ended")),
-    )
+    facts = record_facts(rec, row["record_subject_kind"], row.get("record_subject_ended"))
+    decided_on = facts.decided_on
     end = policy.validity_end(facts)
     if as_of < decided_on or (end is not None and as_of > end):
         return None
@@ -127,7 +101,11 @@ def evaluate(
     policy: Policy,
     catalogue: Catalogue,
     measure: str | None = None,
+    visible: Callable[[Mapping[str, Any]], bool] | None = None,
 ) -> SanctionCheck:
+    """``visible`` decides, per traversal row, whether the caller may see its record; a
+    hidden record is treated as absent, so no measure, incentive block or conflict it
+    grounds tells the caller that it exists (DOMAIN.md section 5)."""
     if measure is not None and measure not in catalogue.codes:
         known = ", ".join(sorted(catalogue.codes))
         raise InvalidInput(f"measure: {measure!r} is not a measure code; known: {known}")
@@ -162,6 +140,8 @@ def evaluate(
         reach = row["reach"]
         if reach in ("exists", "office"):
             continue
+        if visible is not None and not visible(row):
+            continue
         v = _in_force(row, as_of, policy)
         if v is None:
             continue
@@ -193,7 +173,7 @@ def evaluate(
                         person_code=code,
                         entity_code=str(row["officer_entity"]),
                         role=str(row["officer_role"]),
-                        since=_date(row.get("officer_since")),
+                        since=as_date(row.get("officer_since")),
                         basis_record_ids=bars,
                     )
                 )
@@ -203,7 +183,7 @@ def evaluate(
                 person_code=person,
                 entity_code=entity,
                 role=role,
-                since=_date(row.get("officer_since")),
+                since=as_date(row.get("officer_since")),
                 basis_record_ids=sorted(uids),
             )
         )

@@ -15,6 +15,7 @@ from api.settings import load_settings
 from graph.store import GraphStore
 from loaders.pipeline import load_files
 from schema.policy import load_policy
+from tests.api_client import Client, make_key
 from tests.builders import entity, person, person_code, record, role, uscc_code
 from tests.live_server import serve_in_thread
 
@@ -52,12 +53,21 @@ def base_url(
         provider="t",
         today=dt.date(2026, 11, 21),
     )
-    settings = load_settings(data_dir=tmp_path / "unused", policy="nantong")
+    settings = load_settings(data_dir=tmp_path / "data", policy="nantong")
+    AGENCY[0] = make_key(store, "agency", "procurement")
     with serve_in_thread(create_app(settings, store=store)) as url:
         yield url
 
 
+#: An agency key (joint-sanction systems are agencies); made per test in ``base_url``.
+AGENCY: list[str] = [""]
+
+
 def post(url: str, query: str, variables: dict[str, Any] | None = None) -> httpx.Response:
+    return Client(url, AGENCY[0], purpose="bidding eligibility").post(query, variables)
+
+
+def post_public(url: str, query: str, variables: dict[str, Any] | None = None) -> httpx.Response:
     return httpx.post(
         f"{url}/graphql", json={"query": query, "variables": variables or {}}, timeout=30
     )
@@ -119,9 +129,19 @@ def test_healthz_reports_the_engine(base_url: str) -> None:
     assert r.status_code == 200 and r.json()["status"] == "ok"
 
 
-def test_other_persons_id_numbers_are_masked_for_the_public(base_url: str) -> None:
+def test_other_persons_id_numbers_are_masked_for_an_agency(base_url: str) -> None:
     # Checking the company that REP still leads shows the conflict, not REP's ID number.
     r = post(base_url, QUERY, {"code": CO2, "asOf": "2026-01-15"})
     conflict = r.json()["data"]["checkSanctions"]["conflicts"][0]
     assert REP not in r.text
     assert conflict["personCode"] == REP[:3] + "*" * 11 + REP[-4:]
+
+
+def test_the_public_sees_persons_masked_where_the_policy_makes_them_public(
+    base_url: str,
+) -> None:
+    # Nantong Art. 19: the catalogue may make persons' records public; numbers stay masked.
+    r = post_public(base_url, QUERY, {"code": CO2, "asOf": "2026-01-15"})
+    conflict = r.json()["data"]["checkSanctions"]["conflicts"][0]
+    assert conflict["personCode"] == REP[:3] + "*" * 11 + REP[-4:]
+    assert REP not in r.text

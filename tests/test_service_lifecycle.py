@@ -80,9 +80,14 @@ def engine_pid(data_dir: Path) -> int | None:
     return int(json.loads(state.read_text())["pid"]) if state.exists() else None
 
 
-def restricted(url: str, code: str) -> bool:
+def restricted(url: str, code: str, key: str) -> bool:
     q = 'query($c: String!) { checkSanctions(code: $c, asOf: "2026-01-15") { restricted } }'
-    r = httpx.post(f"{url}/graphql", json={"query": q, "variables": {"c": code}}, timeout=30)
+    r = httpx.post(
+        f"{url}/graphql",
+        json={"query": q, "variables": {"c": code}},
+        headers={"Authorization": f"Bearer {key}", "X-Purpose": "lifecycle test"},
+        timeout=30,
+    )
     return bool(r.json()["data"]["checkSanctions"]["restricted"])
 
 
@@ -112,12 +117,16 @@ def test_serve_starts_engine_keeps_data_and_stops_it(data_dir: Path, tmp_path: P
         loaded = cli(data_dir, "load", str(sub), "--provider", "t")
         assert loaded.returncode == 0, loaded.stderr
         assert engine_pid(data_dir) == pid
-        assert restricted(url, REP)
+        made = cli(data_dir, "keys", "create", "--role", "operator", "--name", "ops")
+        assert made.returncode == 0, made.stderr
+        key = json.loads(made.stdout)["key"]
+        assert "shown once" in made.stderr
+        assert restricted(url, REP, key)
     # serve owned the engine: it is gone with the service.
     time.sleep(0.5)
     assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
     with running_service(data_dir) as url:
-        assert restricted(url, REP), "data did not survive a restart of the service"
+        assert restricted(url, REP, key), "data or keys did not survive a restart"
 
 
 def test_killed_engine_is_reported_and_back_on_next_start(data_dir: Path) -> None:

@@ -1,0 +1,237 @@
+"""The GraphQL endpoint: a gate before execution and an audit entry after it.
+
+Strawberry's router is extended at its two seams. Before the schema runs, the gate
+authenticates the key, applies the per-key rate limit and requires ``X-Purpose`` of
+every caller with a key, so a refused request reads nothing. After it, every request
+made with a key gets one audit entry (Wuhan Art. 28, Zhengzhou Art. 19); if that entry
+cannot be written the caller gets ``AUDIT_UNAVAILABLE`` instead of the data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from fastapi import Request
+from graphql import GraphQLError, OperationDefinitionNode
+from starlette.concurrency import run_in_threadpool
+from strawberry.extensions import SchemaExtension
+from strawberry.fastapi import GraphQLRouter
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import process_result as default_process_result
+from strawberry.types import ExecutionResult
+
+from api.audit import AuditLog, AuditRecord
+from api.context import RequestContext
+from api.dataloaders import make_loaders
+from api.metrics import Metrics
+from api.ratelimit import RateLimiter
+from api.state import AppState
+from schema.access import Caller
+from schema.errors import (
+    AuditUnavailable,
+    CreditGraphError,
+    InvalidInput,
+    PurposeRequired,
+    RequestTimeout,
+)
+
+log = logging.getLogger("credit_graph.api")
+
+MAX_PURPOSE = 500
+
+
+def coded(error: CreditGraphError) -> GraphQLError:
+    return GraphQLError(error.message, extensions={"code": error.code})
+
+
+def read_purpose(raw: str | None) -> str | None:
+    """Header values arrive as latin-1; a client sending UTF-8 (Chinese text) is decoded."""
+    if raw is None:
+        return None
+    try:
+        text = raw.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        text = raw
+    text = text.strip()
+    return text or None
+
+
+class OperationFacts(SchemaExtension):
+    """Copies the operation's name and root fields into the context for the audit entry."""
+
+    def on_execute(self) -> Iterator[None]:
+        ec = self.execution_context
+        ctx = ec.context.get("ctx") if isinstance(ec.context, dict) else None
+        if isinstance(ctx, RequestContext) and ec.graphql_document is not None:
+            ops = [d for d in ec.graphql_document.definitions
+                   if isinstance(d, OperationDefinitionNode)]
+            op = next(
+                (o for o in ops if ec.operation_name is None
+                 or (o.name is not None and o.name.value == ec.operation_name)),
+                None,
+            )
+            if op is not None:
+                ctx.operation = ec.operation_name or (op.name.value if op.name else "")
+                ctx.fields = [
+                    f"{op.operation.value}.{sel.name.value}"
+                    for sel in op.selection_set.selections
+                    if hasattr(sel, "name")
+                ]
+        yield
+
+
+class CreditGraphRouter(GraphQLRouter[dict[str, Any], None]):
+    def __init__(
+        self,
+        *args: Any,
+        timeout_s: float,
+        limiter: RateLimiter,
+        audit: Callable[[], AuditLog],
+        metrics: Metrics,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self._metrics = metrics
+        self._timeout_s = timeout_s
+        self._limiter = limiter
+        self._audit = audit
+
+    def _gate(self, ctx: RequestContext) -> CreditGraphError | None:
+        if ctx.auth_error is not None:
+            return ctx.auth_error
+        caller = ctx.caller
+        try:
+            self._limiter.check(caller.key_name or f"client:{ctx.client}")
+            if caller.is_public:
+                return None
+            if ctx.purpose is None:
+                return PurposeRequired(
+                    "X-Purpose: a request with an API key must say why it reads the data "
+                    "(Wuhan Art. 28, Zhengzhou Art. 19); nothing was read"
+                )
+            if len(ctx.purpose) > MAX_PURPOSE:
+                return InvalidInput(f"X-Purpose: at most {MAX_PURPOSE} characters")
+        except CreditGraphError as e:
+            return e
+        return None
+
+    async def execute_single(
+        self,
+        request: Any,
+        request_adapter: Any,
+        sub_response: Any,
+        context: dict[str, Any],
+        root_value: Any,
+        request_data: Any,
+    ) -> ExecutionResult:
+        ctx: RequestContext = context["ctx"]
+        started = time.perf_counter()
+        refused = self._gate(ctx)
+        if refused is not None:
+            # Refused before the schema ran: the metrics extension never sees it.
+            ctx.extra["refused"] = refused.code
+            self._metrics.record_request(
+                None, "refused", [refused.code], time.perf_counter() - started
+            )
+            return ExecutionResult(data=None, errors=[coded(refused)])
+        if not ctx.caller.is_public and ctx.caller.key_name is not None:
+            try:
+                grants = await run_in_threadpool(
+                    ctx.state.keys.grants, ctx.caller.key_name, ctx.today
+                )
+            except CreditGraphError as e:
+                return ExecutionResult(data=None, errors=[coded(e)])
+            ctx.caller = Caller(
+                role=ctx.caller.role,
+                key_name=ctx.caller.key_name,
+                subject_code=ctx.caller.subject_code,
+                unit=ctx.caller.unit,
+                grants=grants,
+            )
+        try:
+            return await asyncio.wait_for(
+                super().execute_single(
+                    request, request_adapter, sub_response, context, root_value, request_data
+                ),
+                timeout=self._timeout_s,
+            )
+        except TimeoutError:
+            ctx.extra["refused"] = RequestTimeout.code
+            self._metrics.record_request(
+                ctx.operation or None, "error", [RequestTimeout.code],
+                time.perf_counter() - started,
+            )
+            return ExecutionResult(
+                data=None,
+                errors=[coded(RequestTimeout(
+                    f"the request took longer than {self._timeout_s:g} s and was stopped"
+                ))],
+            )
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        response = default_process_result(result)
+        ctx: RequestContext | None = getattr(request.state, "cg_ctx", None)
+        if ctx is None or ctx.caller.is_public or ctx.caller.key_name is None:
+            return response
+        codes = sorted({
+            str((e.extensions or {}).get("code", "INTERNAL")) for e in (result.errors or [])
+        })
+        refused = ctx.extra.get("refused")
+        if refused:
+            outcome = f"refused:{refused}"
+        elif codes and result.data is None:
+            outcome = "error:" + ",".join(codes)
+        elif codes:
+            outcome = "partial:" + ",".join(codes)
+        else:
+            outcome = "ok"
+        record = AuditRecord(
+            key_name=ctx.caller.key_name,
+            key_role=ctx.caller.role.value,
+            operation=ctx.operation,
+            fields=ctx.fields,
+            subjects=list(ctx.touched),
+            purpose=ctx.purpose,
+            client=ctx.client,
+            results=ctx.results,
+            outcome=outcome,
+        )
+        try:
+            await run_in_threadpool(self._audit().append, record)
+        except Exception as e:
+            log.error("audit entry not written (%s); the request is refused", type(e).__name__)
+            err = e if isinstance(e, AuditUnavailable) else AuditUnavailable(
+                "the audit log could not be written; the request was not answered"
+            )
+            return {"data": None, "errors": [coded(err).formatted]}
+        return response
+
+
+def make_context_getter(audit: Callable[[], AuditLog]) -> Callable[[Request], Any]:
+    async def context(request: Request) -> dict[str, Any]:
+        state: AppState = request.app.state.cg
+        today = dt.date.today()
+        ctx = RequestContext(
+            state=state,
+            client=request.client.host if request.client else None,
+            purpose=read_purpose(request.headers.get("x-purpose")),
+            today=today,
+        )
+        try:
+            ctx.caller = await run_in_threadpool(
+                state.keys.caller, request.headers.get("authorization"), today
+            )
+        except CreditGraphError as e:
+            ctx.auth_error = e
+        ctx.loaders = make_loaders(state.store)
+        request.state.cg_ctx = ctx
+        return {"ctx": ctx, "request": request, "audit": audit}
+
+    return context
