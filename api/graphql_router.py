@@ -10,6 +10,7 @@ cannot be written the caller gets ``AUDIT_UNAVAILABLE`` instead of the data.
 from __future__ import annotations
 
 import asyncio
+import json
 import datetime as dt
 import logging
 import time
@@ -100,6 +101,14 @@ class CreditGraphRouter(GraphQLRouter[dict[str, Any], None]):
         self._timeout_s = timeout_s
         self._limiter = limiter
         self._audit = audit
+
+    def decode_json(self, data: str | bytes) -> object:
+        """Random bytes made Strawberry's decoder raise UnicodeDecodeError, a 500; any
+        undecodable body is a JSON error, answered 400 like other malformed bodies."""
+        try:
+            return super().decode_json(data)
+        except UnicodeDecodeError:
+            raise json.JSONDecodeError("the body is not JSON in UTF-8", "", 0) from None
 
     def _gate(self, ctx: RequestContext) -> CreditGraphError | None:
         if ctx.auth_error is not None:
