@@ -19,47 +19,36 @@ log = logging.getLogger("credit_graph.api")
 INTERNAL_MESSAGE = "Internal error; it has been logged."
 
 
+def coded_error(error: GraphQLError) -> GraphQLError:
+    """The caller's view of one error: its own code and message, or a masked internal one."""
+    original = error.original_error
+    if isinstance(original, CreditGraphError):
+        return GraphQLError(
+            original.message,
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": original.code},
+        )
+    if original is None:
+        # A syntax or validation error of the document itself.
+        if (error.extensions or {}).get("code"):
+            return error
+        return GraphQLError(
+            error.message,
+            nodes=error.nodes,
+            path=error.path,
+            extensions={**(error.extensions or {}), "code": "GRAPHQL_VALIDATION_FAILED"},
+        )
+    log.error("unexpected error in %s: %r", error.path, original, exc_info=original)
+    return GraphQLError(
+        INTERNAL_MESSAGE, nodes=error.nodes, path=error.path, extensions={"code": "INTERNAL"}
+    )
+
+
 class ErrorCodes(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
         if result is None or not result.errors:
             return
-        mapped: list[GraphQLError] = []
-        for error in result.errors:
-            original = error.original_error
-            if isinstance(original, CreditGraphError):
-                mapped.append(
-                    GraphQLError(
-                        original.message,
-                        nodes=error.nodes,
-                        path=error.path,
-                        extensions={"code": original.code},
-                    )
-                )
-            elif original is None:
-                # A validation or syntax error of the document itself.
-                mapped.append(
-                    GraphQLError(
-                        error.message,
-                        nodes=error.nodes,
-                        path=error.path,
-                        extensions={
-                            **(error.extensions or {}),
-                            "code": (error.extensions or {}).get(
-                                "code", "GRAPHQL_VALIDATION_FAILED"
-                            ),
-                        },
-                    )
-                )
-            else:
-                log.error("unexpected error in %s: %r", error.path, original, exc_info=original)
-                mapped.append(
-                    GraphQLError(
-                        INTERNAL_MESSAGE,
-                        nodes=error.nodes,
-                        path=error.path,
-                        extensions={"code": "INTERNAL"},
-                    )
-                )
-        result.errors = mapped
+        result.errors = [coded_error(e) for e in result.errors]

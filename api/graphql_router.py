@@ -10,8 +10,8 @@ cannot be written the caller gets ``AUDIT_UNAVAILABLE`` instead of the data.
 from __future__ import annotations
 
 import asyncio
-import json
 import datetime as dt
+import json
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -29,6 +29,7 @@ from strawberry.types import ExecutionResult
 from api.audit import AuditLog, AuditRecord
 from api.context import RequestContext
 from api.dataloaders import make_loaders
+from api.errors import coded_error
 from api.metrics import Metrics
 from api.ratelimit import RateLimiter
 from api.state import AppState
@@ -149,12 +150,14 @@ class CreditGraphRouter(GraphQLRouter[dict[str, Any], None]):
             )
             return ExecutionResult(data=None, errors=[coded(refused)])
         if not ctx.caller.is_public and ctx.caller.key_name is not None:
-            try:
-                grants = await run_in_threadpool(
-                    ctx.state.keys.grants, ctx.caller.key_name, ctx.today
-                )
-            except CreditGraphError as e:
-                return ExecutionResult(data=None, errors=[coded(e)])
+            grants = ctx.state.keys.cached_grants(ctx.caller.key_name, ctx.today)
+            if grants is None:
+                try:
+                    grants = await run_in_threadpool(
+                        ctx.state.keys.grants, ctx.caller.key_name, ctx.today
+                    )
+                except CreditGraphError as e:
+                    return ExecutionResult(data=None, errors=[coded(e)])
             ctx.caller = Caller(
                 role=ctx.caller.role,
                 key_name=ctx.caller.key_name,
@@ -185,6 +188,12 @@ class CreditGraphRouter(GraphQLRouter[dict[str, Any], None]):
     async def process_result(
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
+        if result.errors:
+            # Errors raised outside ErrorCodes' reach (a cached parse, a gate refusal)
+            # get their code here, so every error a caller sees has one.
+            result.errors = [
+                e if (e.extensions or {}).get("code") else coded_error(e) for e in result.errors
+            ]
         response = default_process_result(result)
         ctx: RequestContext | None = getattr(request.state, "cg_ctx", None)
         if ctx is None or ctx.caller.is_public or ctx.caller.key_name is None:
@@ -233,12 +242,15 @@ def make_context_getter(audit: Callable[[], AuditLog]) -> Callable[[Request], An
             purpose=read_purpose(request.headers.get("x-purpose")),
             today=today,
         )
-        try:
-            ctx.caller = await run_in_threadpool(
-                state.keys.caller, request.headers.get("authorization"), today
-            )
-        except CreditGraphError as e:
-            ctx.auth_error = e
+        authorization = request.headers.get("authorization")
+        cached = state.keys.cached(authorization, today)
+        if cached is not None:
+            ctx.caller = cached
+        else:
+            try:
+                ctx.caller = await run_in_threadpool(state.keys.caller, authorization, today)
+            except CreditGraphError as e:
+                ctx.auth_error = e
         ctx.loaders = make_loaders(state.store)
         request.state.cg_ctx = ctx
         return {"ctx": ctx, "request": request, "audit": audit}

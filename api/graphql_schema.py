@@ -4,12 +4,13 @@ off the event loop and build the caller's view through ``api.graphql_types``."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 from starlette.concurrency import run_in_threadpool
+from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.types import ExecutionContext, Info
 
 from api.checks import check_key, check_sanctions
@@ -318,6 +319,17 @@ class Mutation:
 TYPES = (Entity, Person, RoleHeld, CreditRecord)
 
 
+class KeptRefusalValidationCache(ValidationCache):
+    """Strawberry's cache overwrites ``pre_execution_errors``, which would drop a refusal
+    the cost limiter already made; a refused document is not validated at all."""
+
+    def on_validate(self) -> Iterator[None]:
+        if self.execution_context.pre_execution_errors is not None:
+            yield
+            return
+        yield from super().on_validate()
+
+
 class CreditGraphSchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -354,6 +366,11 @@ def build_schema(
         config=schema_config(production),
         extensions=[
             *schema_extensions(production=production, limits=Limits(max_cost=20_000, costs=costs)),
+            # Integrating systems send the same few documents thousands of times a day:
+            # parsing and validating each once saves most of the GraphQL layer's cost.
+            # Both caches are keyed by the document text and bounded.
+            lambda: ParserCache(maxsize=256),
+            lambda: KeptRefusalValidationCache(maxsize=256),
             OperationFacts,
             *(extra_extensions or []),
             ErrorCodes,

@@ -171,6 +171,30 @@ class KeyResolver:
         self._grants: dict[str, tuple[float, dt.date, frozenset[str]]] = {}
         self._lock = threading.Lock()
 
+    def cached(self, authorization: str | None, today: dt.date) -> Caller | None:
+        """The caller if it can be decided without the graph (no header, or a key resolved
+        recently), else ``None``; lets the event loop skip a thread hop per request."""
+        if authorization is None or not authorization.strip():
+            return Caller(CallerRole.PUBLIC)
+        _, _, token = authorization.strip().partition(" ")
+        now = self._clock()
+        with self._lock:
+            hit = self._cache.get(key_hash(token.strip()))
+        if hit is None or now - hit[0] >= self._ttl or hit[1] is None:
+            return None
+        info = hit[1]
+        if not info.usable_on(today) or not authorization.strip().lower().startswith("bearer "):
+            return None
+        return Caller(role=info.role, key_name=info.name, subject_code=info.subject, unit=info.unit)
+
+    def cached_grants(self, key_name: str, today: dt.date) -> frozenset[str] | None:
+        now = self._clock()
+        with self._lock:
+            hit = self._grants.get(key_name)
+        if hit is not None and now - hit[0] < GRANT_CACHE_SECONDS and hit[1] == today:
+            return hit[2]
+        return None
+
     def _lookup(self, digest: str) -> KeyInfo | None:
         now = self._clock()
         with self._lock:

@@ -58,7 +58,7 @@ HOSTILE = {
     "10,000 aliases": "{ " + " ".join(f"a{i}: whoami {{ role }}" for i in range(10_000)) + " }",
     "depth 50": _deep(50),
     "over the cost budget": (
-        '{ subjects(codes: ["a","b","c","d","e","f","g","h","i","j"]) { '
+        "{ subjects(codes: [" + ",".join(f'"c{i}"' for i in range(100)) + "]) { "
         + "roles { holder { roles { holder { roles { holder { code } } } } } } } }"
     ),
     "introspection in production": "{ __schema { types { name } } }",
