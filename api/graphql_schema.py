@@ -13,8 +13,17 @@ from starlette.concurrency import run_in_threadpool
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.types import ExecutionContext, Info
 
+from api import explore
 from api.checks import check_key, check_sanctions
 from api.context import RequestContext
+from api.graphql_explore import (
+    ControllerView,
+    GraphPathView,
+    SubgraphView,
+    controller_view,
+    path_view,
+    subgraph_view,
+)
 from api.graphql_types import (
     AuditEntry,
     CreditRecord,
@@ -242,6 +251,71 @@ class Query:
             )
             for e in entries
         ]
+
+    @strawberry.field(description="Shortest and alternative paths between two subjects "
+                      "within maxHops, by roles and shareholdings, optionally as of a date.")
+    async def paths(
+        self,
+        info: Info[Any, Any],
+        from_code: str,
+        to_code: str,
+        max_hops: int = 4,
+        first: int = 5,
+        types: list[str] | None = None,
+        as_of: dt.date | None = None,
+    ) -> list[GraphPathView]:
+        ctx = ctx_of(info)
+        a, b = check_key(from_code), check_key(to_code)
+        _guard_person(ctx, a)
+        _guard_person(ctx, b)
+        found = await run_in_threadpool(
+            lambda: explore.find_paths(
+                ctx.state.store, a, b, max_hops=max_hops, first=first, types=types,
+                as_of=as_of, include_persons=can_see_persons(ctx.caller, ctx.state.policy),
+            )
+        )
+        ctx.count(len(found))
+        return [path_view(p, ctx) for p in found]
+
+    @strawberry.field(description="The subjects within `hops` of one, and the roles "
+                      "between them; `truncated` when the limit cut it.")
+    async def neighborhood(
+        self,
+        info: Info[Any, Any],
+        code: str,
+        hops: int = 1,
+        limit: int = 500,
+        types: list[str] | None = None,
+        as_of: dt.date | None = None,
+    ) -> SubgraphView:
+        ctx = ctx_of(info)
+        key = check_key(code)
+        _guard_person(ctx, key)
+        g = await run_in_threadpool(
+            lambda: explore.neighborhood(
+                ctx.state.store, key, hops=hops, limit=limit, types=types, as_of=as_of,
+                include_persons=can_see_persons(ctx.caller, ctx.state.policy),
+            )
+        )
+        ctx.count(len(g.nodes))
+        return subgraph_view(g, ctx)
+
+    @strawberry.field(description="Ownership penetration: the ultimate owners of a company, "
+                      "their effective shares and every chain (cycles counted once).")
+    async def control_chain(
+        self, info: Info[Any, Any], code: str, as_of: dt.date | None = None
+    ) -> list[ControllerView]:
+        ctx = ctx_of(info)
+        key = check_key(code)
+        _guard_person(ctx, key)
+        found = await run_in_threadpool(
+            lambda: explore.control_chain(
+                ctx.state.store, key, as_of=as_of,
+                include_persons=can_see_persons(ctx.caller, ctx.state.policy),
+            )
+        )
+        ctx.count(len(found))
+        return [controller_view(c, ctx) for c in found]
 
     @strawberry.field(description="Grants of authorised query a subject has given "
                       "(the subject itself or operators).")
