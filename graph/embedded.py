@@ -625,6 +625,7 @@ class EmbeddedEngine:
         if answer is not None and answer.pid == pid:
             client = _client(sock, _STOP_TIMEOUT)
             try:
+                _wait_for_rewrite(client)
                 client.execute_command("SHUTDOWN")
             except (redis.ConnectionError, redis.TimeoutError, OSError):
                 asked = True  # the server closes the connection as it exits
@@ -795,3 +796,26 @@ def _exe(pid: int) -> str | None:
         return os.readlink(f"/proc/{pid}/exe")
     except OSError:
         return None
+
+
+#: How long a stop waits for a running append-only-file rewrite (``compact``) to finish.
+_REWRITE_WAIT = 900.0
+
+
+def _wait_for_rewrite(client: redis.Redis) -> None:
+    """Let a running AOF rewrite finish before SHUTDOWN.
+
+    SHUTDOWN kills the rewrite child: the rewritten base is lost and the next start
+    replays every write since the last one, which after a province-sized load took longer
+    than the load itself. A ``load`` that compacts and then stops its own engine, or a
+    ``serve`` stopped right after a load, waits here instead (bounded).
+    """
+    deadline = time.monotonic() + _REWRITE_WAIT
+    while time.monotonic() < deadline:
+        try:
+            info = client.info("persistence")
+        except redis.RedisError:
+            return
+        if not (info.get("aof_rewrite_in_progress") or info.get("aof_rewrite_scheduled")):
+            return
+        time.sleep(0.2)
