@@ -18,6 +18,7 @@ from api.graphql_schema import build_schema
 from api.keys import KeyResolver, ensure_demo_key
 from api.metrics import Metrics
 from api.ratelimit import RateLimiter
+from api.search import backfill_search_props
 from api.settings import Settings, load_settings
 from api.state import AppState
 from graph.store import GraphStore
@@ -71,6 +72,11 @@ def create_app(
                     log.info("demo data loaded: %s", summary.as_dict())
                 key_file = await run_in_threadpool(ensure_demo_key, raw, cfg.data_dir)
                 log.warning("demo operator key (reads everything): %s", key_file)
+            # Subjects loaded before search existed get their pinyin once (one scan when
+            # none is missing).
+            filled = await run_in_threadpool(backfill_search_props, raw)
+            if filled:
+                log.info("search properties added to %d subjects", filled)
             app.state.cg = AppState(
                 settings=cfg,
                 store=s,

@@ -38,6 +38,7 @@ from api.graphql_types import (
     subject_of,
 )
 from api.keys import grant_authorization
+from api.search import search_subjects
 from schema import sanctions
 from schema.access import CallerRole, can_see_persons, shown_code
 from schema.codes import PersonIdInfo, classify, is_external
@@ -160,6 +161,27 @@ class Query:
                 ctx.touch(k)
                 out.append(view)
         ctx.count(sum(1 for x in out if isinstance(x, Subject)))
+        return out
+
+    @strawberry.field(
+        description="Subjects by name (Chinese, full pinyin or initials, fuzzy) or code "
+        "prefix, best first. Natural persons only for callers who may see them."
+    )
+    async def search_subjects(
+        self, info: Info[Any, Any], text: str, first: int = 20
+    ) -> list[Subject]:
+        ctx = ctx_of(info)
+        hits = await run_in_threadpool(
+            lambda: search_subjects(
+                ctx.state.store, text, first=first,
+                include_persons=can_see_persons(ctx.caller, ctx.state.policy),
+            )
+        )
+        assert ctx.loaders is not None
+        found = await ctx.loaders.subject.load_many([h.code for h in hits])
+        out = [v for v in (subject_of(p, ctx) for p in found if p is not None) if v is not None]
+        ctx.touch(*(v.key for v in out))
+        ctx.count(len(out))
         return out
 
     @strawberry.field(description="The joint-punishment check of one subject (CONTRACT.md s.4).")

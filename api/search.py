@@ -148,8 +148,9 @@ def _plan(text: str) -> _Plan:
     """Which searches a text calls for.
 
     Code-like: two or more characters of the code alphabet, with a digit or all in
-    capitals (``9132``, ``91320602ma``, ``NT``). A full 18-character code is only looked
-    up as a code. Latin letters (and digits) are pinyin; anything else is searched in
+    capitals (``9132``, ``91320602ma``, ``NT``). With a digit it is only a code (names
+    hardly ever hold such strings); in capitals only (``NT``) it is also pinyin or
+    initials. Other Latin letters (and digits) are pinyin; anything else is searched in
     names. Similar names are looked for unless the text looks like a code.
     """
     compact = "".join(unicodedata.normalize("NFKC", text).split())
@@ -158,7 +159,7 @@ def _plan(text: str) -> _Plan:
     code_like = (
         len(upper) >= 2 and all(c in _CODE_CHARS for c in upper) and (has_digit or compact == upper)
     )
-    if code_like and len(upper) == CODE_LENGTH:
+    if code_like and has_digit:
         return _Plan(upper, None, None, None, fuzzy=False)
     latin = compact.isascii() and compact.isalnum() and any(c.isalpha() for c in compact)
     name_text: str | None = None

@@ -13,6 +13,7 @@ from enum import Enum
 from typing import Any
 
 from schema.models import Entity, Person, Record, Role
+from schema.pinyin import search_props
 
 
 def _plain(value: Any) -> Any:
@@ -35,21 +36,25 @@ def _with_provenance(props: dict[str, Any], src: str, line: int) -> dict[str, An
 
 
 def entity_row(e: Entity, src: str, line: int) -> dict[str, Any]:
+    """The search properties (``name_py``, ``name_pyi``) are derived from the name, which
+    the hash covers, so they stay out of it: graphs loaded before they existed keep their
+    hashes, and a name change still changes the row (and its pinyin)."""
     props = {k: _plain(v) for k, v in e.model_dump().items() if k != "code"}
     props["kind"] = "entity"
     return {
         "code": e.code,
         "row_hash": content_hash(props),
-        "props": _with_provenance(props, src, line),
+        "props": _with_provenance({**props, **search_props(e.name)}, src, line),
     }
 
 
 def person_row(p: Person, src: str, line: int) -> dict[str, Any]:
+    """Search properties kept out of the hash, as for entities."""
     props: dict[str, Any] = {"name": p.name, "kind": "person"}
     return {
         "code": p.code,
         "row_hash": content_hash(props),
-        "props": _with_provenance(props, src, line),
+        "props": _with_provenance({**props, **search_props(p.name)}, src, line),
     }
 
 

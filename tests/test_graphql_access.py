@@ -241,3 +241,20 @@ def test_grants_expire_and_only_the_subject_grants(world: World) -> None:
     world["operator"].data(q, {"until": until, "s": CO})
     subject = world["env"].data(PROFILE, {"code": CO})["subject"]
     assert AUTH in {r["uid"] for r in subject["records"]}
+
+
+SEARCH = "query($t: String!) { searchSubjects(text: $t) { code name kind } }"
+
+
+def test_search_finds_by_name_and_pinyin_within_what_the_caller_may_see(
+    world: World, store: GraphStore
+) -> None:
+    hits = world["tax"].data(SEARCH, {"t": "hongda"})["searchSubjects"]
+    assert hits[0]["code"] == CO and hits[0]["name"] == "南通宏达建设工程有限公司"
+    people = world["tax"].data(SEARCH, {"t": "周建国"})["searchSubjects"]
+    assert [(p["code"], p["kind"]) for p in people] == [(mask_code(REP), "person")]
+    settings = load_settings(data_dir=world.data_dir, policy="wuhan")
+    with serve_in_thread(create_app(settings, store=store)) as url:
+        public = Client(url, None, purpose=None)
+        assert public.data(SEARCH, {"t": "周建国"})["searchSubjects"] == []
+        assert public.data(SEARCH, {"t": "宏达"})["searchSubjects"][0]["code"] == CO
