@@ -104,10 +104,13 @@ def serve(
                 typer.echo(f"demo operator key: {ensure_demo_key(store, settings.data_dir)}",
                            err=True)
             _fresh_metrics_dir(settings.data_dir / "metrics")
+            from api.server import NoDelayH11Protocol
+
             uvicorn.run(
                 "api.app:app_from_environment",
                 factory=True,
                 workers=n,
+                http=NoDelayH11Protocol,
                 host=host or settings.host,
                 port=port or settings.port,
                 log_config=None,
