@@ -126,6 +126,17 @@ _SCHEMA_OBJECTS = """SELECT count(*) FROM sqlite_master WHERE name IN
     ('entries', 'entries_key_name', 'entry_subjects', 'entry_subjects_digest')"""
 
 
+@contextlib.contextmanager
+def _flocked(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` across processes, held for the ``with`` block."""
+    with open(path, "a") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+
 @dataclass(frozen=True)
 class AuditRecord:
     """What the service hands in after a request; codes are raw, masking happens here."""
@@ -301,12 +312,8 @@ class AuditLog:
             os.close(os.open(self.db_path, os.O_RDWR | os.O_CREAT, 0o600))
         # Two processes opening a new log at once would race to switch it to WAL, and
         # SQLite does not wait on that lock: set-up is serialised with a file lock.
-        with open(self.directory / "audit.lock", "a") as lock_file:
-            fcntl.flock(lock_file, fcntl.LOCK_EX)
-            try:
-                return self._open_locked()
-            finally:
-                fcntl.flock(lock_file, fcntl.LOCK_UN)
+        with _flocked(self.directory / "audit.lock"):
+            return self._open_locked()
 
     def _open_locked(self) -> sqlite3.Connection:
         uri = self.db_path.resolve().as_uri() + "?mode=rw"
@@ -390,12 +397,8 @@ class AuditLog:
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         # Not ``audit.lock``: opening the database takes that one, and a second flock on
         # the same file from this process would wait for itself.
-        with open(self.directory / "audit.write.lock", "a") as lock_file:
-            fcntl.flock(lock_file, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock_file, fcntl.LOCK_UN)
+        with _flocked(self.directory / "audit.write.lock"):
+            yield
 
     def append(self, record: AuditRecord, *, at: datetime | None = None) -> AuditEntry:
         """Write one entry, or raise ``AuditUnavailable`` (whatever went wrong)."""

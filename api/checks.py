@@ -46,6 +46,9 @@ def check_sanctions(
     )
 
 
-def check_key(code: str) -> str:
-    """The normalised code a check runs on; raises ``InvalidCode`` for a bad one."""
-    return validate_external(code) if is_external(code) else classify(code, "code").code
+def check_key(code: str, field: str = "code") -> str:
+    """The normalised code (USCC, ID number or ``ftm:`` id); ``InvalidCode`` for a bad one,
+    naming ``field`` and masking ID numbers."""
+    if isinstance(code, str) and is_external(code):
+        return validate_external(code, field)
+    return classify(code, field).code

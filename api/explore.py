@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
+from api.checks import check_key
 from graph.store import GraphStore
 from queries.explore import (
     LINK_TYPES,
@@ -43,7 +44,7 @@ from queries.explore import (
     SUBJECTS_BRIEF,
 )
 from queries.roles import REL_TYPES
-from schema.codes import classify, is_external, mask_code, validate_external
+from schema.codes import is_external, mask_code
 from schema.errors import InvalidInput, LimitExceeded, NotFound
 
 __all__ = [
@@ -188,13 +189,6 @@ class Controller:
 
 
 # -- validation ------------------------------------------------------------------------------
-def _code(value: str, field_name: str) -> str:
-    """The normalised code; ``InvalidCode`` (masked for ID numbers) when malformed."""
-    if isinstance(value, str) and is_external(value):
-        return validate_external(value, field_name)
-    return classify(value, field_name).code
-
-
 def _bounded(name: str, value: int, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInput(f"{name} must be an integer")
@@ -365,7 +359,7 @@ def find_paths(
     """
     _bounded("maxHops", max_hops, 1, MAX_PATH_HOPS)
     _bounded("first", first, 1, MAX_PATHS)
-    a, b = _code(from_code, "fromCode"), _code(to_code, "toCode")
+    a, b = check_key(from_code, "fromCode"), check_key(to_code, "toCode")
     if a == b:
         raise InvalidInput("fromCode and toCode are the same subject")
     link_types = _link_types(types)
@@ -511,7 +505,7 @@ def neighborhood(
     """
     _bounded("hops", hops, 1, MAX_NEIGHBORHOOD_HOPS)
     _bounded("limit", limit, 1, MAX_NEIGHBORHOOD_LIMIT)
-    centre = _code(code, "code")
+    centre = check_key(code)
     link_types = _link_types(types)
     found = _subjects(store, [centre], include_persons)
     walk = _Walk(store, link_types, as_of, include_persons, limit)
@@ -605,7 +599,7 @@ def control_chain(
     recorded, neither closed) are one stake: the later ``since`` is taken as the
     current statement of it, never both.
     """
-    company = _code(code, "code")
+    company = check_key(code)
     subject = _subjects(store, [company], include_persons)[company]
     if subject.kind == "person":
         return []  # nobody holds shares in a natural person

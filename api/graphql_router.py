@@ -10,6 +10,7 @@ cannot be written the caller gets ``AUDIT_UNAVAILABLE`` instead of the data.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -33,7 +34,6 @@ from api.errors import coded_error
 from api.metrics import Metrics
 from api.ratelimit import RateLimiter
 from api.state import AppState
-from schema.access import Caller
 from schema.errors import (
     AuditUnavailable,
     CreditGraphError,
@@ -158,13 +158,7 @@ class CreditGraphRouter(GraphQLRouter[dict[str, Any], None]):
                     )
                 except CreditGraphError as e:
                     return ExecutionResult(data=None, errors=[coded(e)])
-            ctx.caller = Caller(
-                role=ctx.caller.role,
-                key_name=ctx.caller.key_name,
-                subject_code=ctx.caller.subject_code,
-                unit=ctx.caller.unit,
-                grants=grants,
-            )
+            ctx.caller = dataclasses.replace(ctx.caller, grants=grants)
         try:
             return await asyncio.wait_for(
                 super().execute_single(

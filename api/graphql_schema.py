@@ -360,18 +360,7 @@ class Query:
         rows = await run_in_threadpool(grants_given, ctx.state.store, code)
         ctx.touch(code)
         ctx.count(len(rows))
-        return [
-            Grant(
-                id=g.id,
-                subject_code=shown_code(caller, g.subject),
-                grantee=g.grantee,
-                since=g.since,
-                until=g.until,
-                granted_by=g.granted_by,
-                note=g.note,
-            )
-            for g in rows
-        ]
+        return [Grant.of(g, ctx) for g in rows]
 
 
 @strawberry.type
@@ -401,15 +390,7 @@ class Mutation:
         ctx.state.keys.forget_grants(grantee)
         ctx.touch(g.subject)
         ctx.count(1)
-        return Grant(
-            id=g.id,
-            subject_code=shown_code(ctx.caller, g.subject),
-            grantee=g.grantee,
-            since=g.since,
-            until=g.until,
-            granted_by=g.granted_by,
-            note=g.note,
-        )
+        return Grant.of(g, ctx)
 
 
 TYPES = (Entity, Person, RoleHeld, CreditRecord)

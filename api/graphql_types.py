@@ -16,6 +16,7 @@ import strawberry
 from strawberry.types import Info
 
 from api.context import RequestContext
+from api.keys import GrantInfo
 from schema import sanctions
 from schema.access import can_see_persons, can_see_subject, shown_code
 from schema.codes import is_external
@@ -390,6 +391,18 @@ class Grant:
     until: dt.date
     granted_by: str
     note: str | None
+
+    @classmethod
+    def of(cls, g: GrantInfo, ctx: RequestContext) -> Grant:
+        return cls(
+            id=g.id,
+            subject_code=shown_code(ctx.caller, g.subject),
+            grantee=g.grantee,
+            since=g.since,
+            until=g.until,
+            granted_by=g.granted_by,
+            note=g.note,
+        )
 
 
 

@@ -70,6 +70,10 @@ class KeyInfo:
             revoked_at=props.get("revoked_at"),
         )
 
+    def caller(self) -> Caller:
+        return Caller(role=self.role, key_name=self.name, subject_code=self.subject,
+                      unit=self.unit)
+
     def usable_on(self, day: dt.date) -> bool:
         return self.revoked_at is None and (self.expires is None or day <= self.expires)
 
@@ -176,16 +180,15 @@ class KeyResolver:
         recently), else ``None``; lets the event loop skip a thread hop per request."""
         if authorization is None or not authorization.strip():
             return Caller(CallerRole.PUBLIC)
-        _, _, token = authorization.strip().partition(" ")
+        token = _bearer_token(authorization)
+        if token is None:
+            return None
         now = self._clock()
         with self._lock:
-            hit = self._cache.get(key_hash(token.strip()))
+            hit = self._cache.get(key_hash(token))
         if hit is None or now - hit[0] >= self._ttl or hit[1] is None:
             return None
-        info = hit[1]
-        if not info.usable_on(today) or not authorization.strip().lower().startswith("bearer "):
-            return None
-        return Caller(role=info.role, key_name=info.name, subject_code=info.subject, unit=info.unit)
+        return hit[1].caller() if hit[1].usable_on(today) else None
 
     def cached_grants(self, key_name: str, today: dt.date) -> frozenset[str] | None:
         now = self._clock()
@@ -216,11 +219,10 @@ class KeyResolver:
 
     def grants(self, key_name: str, today: dt.date) -> frozenset[str]:
         """Subjects whose authorisation ``key_name`` holds on ``today``, briefly cached."""
+        cached = self.cached_grants(key_name, today)
+        if cached is not None:
+            return cached
         now = self._clock()
-        with self._lock:
-            hit = self._grants.get(key_name)
-            if hit is not None and now - hit[0] < GRANT_CACHE_SECONDS and hit[1] == today:
-                return hit[2]
         held = grants_held(self._store, key_name, today)
         with self._lock:
             if len(self._grants) > 10_000:
@@ -239,22 +241,24 @@ class KeyResolver:
         a silent downgrade to the public, so an integrator notices a broken key at once."""
         if authorization is None or not authorization.strip():
             return Caller(CallerRole.PUBLIC)
-        scheme, _, token = authorization.strip().partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = _bearer_token(authorization)
+        if token is None:
             raise Unauthenticated("Authorization: expected 'Bearer <key>'")
-        info = self._lookup(key_hash(token.strip()))
+        info = self._lookup(key_hash(token))
         if info is None:
             raise Unauthenticated("Authorization: unknown API key")
         if info.revoked_at is not None:
             raise Unauthenticated(f"Authorization: the key {info.name!r} was revoked")
         if not info.usable_on(today):
             raise Unauthenticated(f"Authorization: the key {info.name!r} has expired")
-        return Caller(
-            role=info.role,
-            key_name=info.name,
-            subject_code=info.subject,
-            unit=info.unit,
-        )
+        return info.caller()
+
+
+def _bearer_token(authorization: str) -> str | None:
+    """The key of a ``Bearer <key>`` header, or ``None`` when the header has another form."""
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
 
 
 def grants_held(store: GraphStore, key_name: str, today: dt.date) -> frozenset[str]:
