@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.audit import AuditLog
+from api.check_ids import load_secret
 from api.engine import open_store
 from api.graphql_router import CreditGraphRouter, make_context_getter
 from api.graphql_schema import build_schema
@@ -84,6 +85,7 @@ def create_app(
                 catalogue=catalogue,
                 access=access,
                 keys=KeyResolver(s),
+                check_secret=await run_in_threadpool(load_secret, cfg.data_dir),
             )
             yield
         finally:

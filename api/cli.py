@@ -18,6 +18,7 @@ import typer
 
 from api import log_masking
 from api.cli_audit import audit_app
+from api.cli_feedback import feedback_app
 from api.settings import load_settings
 from schema.errors import CreditGraphError, InvalidInput
 
@@ -34,6 +35,7 @@ app.add_typer(engine_app, name="engine")
 providers_app = typer.Typer(help="Providers' submission discipline (Nantong Art. 5).")
 app.add_typer(providers_app, name="providers")
 app.add_typer(audit_app, name="audit")
+app.add_typer(feedback_app, name="feedback")
 keys_app = typer.Typer(help="API keys: made once, stored as hashes (DOMAIN.md section 5).")
 app.add_typer(keys_app, name="keys")
 
@@ -129,7 +131,8 @@ def check(
     ] = None,
 ) -> None:
     """Print the joint-punishment check of CODE as JSON."""
-    from api.checks import check_sanctions
+    from api.check_ids import issue, load_secret
+    from api.checks import check_key, check_sanctions
     from api.engine import open_store
     from schema.catalogue import load_catalogue
     from schema.policy import load_policy
@@ -137,9 +140,13 @@ def check(
     day = _parsed(as_of, dt.date.fromisoformat, "--as-of", "a date YYYY-MM-DD")
     settings = load_settings()
     policy, catalogue = load_policy(settings.policy), load_catalogue()
+    key, day = check_key(code), day or dt.date.today()
+    # Signed like the service's, so a system may report a measure of this check.
+    check_id = issue(load_secret(settings.data_dir), key, day, policy.name)
     with open_store(settings) as store:
         result = check_sanctions(
-            store, code, policy=policy, catalogue=catalogue, as_of=day, measure=measure
+            store, key, policy=policy, catalogue=catalogue, as_of=day, measure=measure,
+            check_id=check_id,
         )
     typer.echo(json.dumps(result.to_json_dict(), ensure_ascii=False, indent=2))
 

@@ -104,12 +104,17 @@ class CreditGraphRouter(GraphQLRouter[dict[str, Any], None]):
         self._audit = audit
 
     def decode_json(self, data: str | bytes) -> object:
-        """Random bytes made Strawberry's decoder raise UnicodeDecodeError, a 500; any
-        undecodable body is a JSON error, answered 400 like other malformed bodies."""
+        """Random bytes made Strawberry's decoder raise UnicodeDecodeError, and a JSON
+        number or string made it call ``.get`` on it: both were 500s. Any body that is
+        not a JSON object (or a list, which the batching check refuses) is a JSON error,
+        answered 400 like other malformed bodies."""
         try:
-            return super().decode_json(data)
+            value = super().decode_json(data)
         except UnicodeDecodeError:
             raise json.JSONDecodeError("the body is not JSON in UTF-8", "", 0) from None
+        if not isinstance(value, dict | list):
+            raise json.JSONDecodeError("the body must be a JSON object", "", 0)
+        return value
 
     def _gate(self, ctx: RequestContext) -> CreditGraphError | None:
         if ctx.auth_error is not None:

@@ -11,6 +11,7 @@ import strawberry
 from graphql import GraphQLError
 from starlette.concurrency import run_in_threadpool
 from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, Info
 
 from api import explore
@@ -24,6 +25,9 @@ from api.graphql_explore import (
     path_view,
     subgraph_view,
 )
+from api.graphql_feedback import FeedbackMutation, FeedbackQuery
+from api.graphql_life import LifeMutation, LifeQuery
+from api.graphql_lists import ListsQuery
 from api.graphql_types import (
     AuditEntry,
     CreditRecord,
@@ -63,6 +67,8 @@ def _guard_person(ctx: RequestContext, key: str) -> None:
 def _run_check(
     ctx: RequestContext, code: str, measure: str | None, as_of: dt.date | None
 ) -> sanctions.SanctionCheck:
+    from api.check_ids import issue
+
     key = check_key(code)
     _guard_person(ctx, key)
     day = as_of or ctx.today
@@ -89,6 +95,8 @@ def _run_check(
         as_of=day,
         measure=measure,
         visible=visible,
+        # Signed, so a report of an applied measure can name this check (api.check_ids).
+        check_id=issue(ctx.state.check_secret, key, day, ctx.state.policy.name),
     )
 
 
@@ -106,7 +114,7 @@ class Whoami:
 
 
 @strawberry.type
-class Query:
+class CoreQuery:
     @strawberry.field(description="Who the service takes the caller to be (no data read).")
     def whoami(self, info: Info[Any, Any]) -> Whoami:
         c = ctx_of(info).caller
@@ -364,7 +372,7 @@ class Query:
 
 
 @strawberry.type
-class Mutation:
+class CoreMutation:
     @strawberry.mutation(description="Let one key read the subject's authorised records "
                          "until a date (the subject itself, or an operator on its behalf).")
     async def grant_authorization(
@@ -394,6 +402,10 @@ class Mutation:
 
 
 TYPES = (Entity, Person, RoleHeld, CreditRecord)
+
+# Each part of the surface keeps its fields in its own module; the roots merge them.
+Query = merge_types("Query", (CoreQuery, LifeQuery, ListsQuery, FeedbackQuery))
+Mutation = merge_types("Mutation", (CoreMutation, LifeMutation, FeedbackMutation))
 
 
 class KeptRefusalValidationCache(ValidationCache):
@@ -434,6 +446,14 @@ def build_schema(
             "Conflict.basisRecordIds": 2,
             "Subgraph.nodes": 500,
             "Subgraph.edges": 1000,
+            "PendingReversal.basis": 2,
+            "PendingReversal.otherBasis": 1,
+            "MeasureApplication.basis": 2,
+            "MeasureApplication.trail": 2,
+            "Objection.steps": 4,
+            "CreditRecord.objections": 1,
+            "CreditRecord.repairs": 1,
+            "ListMembersPage.members": 100,
         }
     )
     return CreditGraphSchema(

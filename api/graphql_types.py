@@ -10,17 +10,31 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
+from starlette.concurrency import run_in_threadpool
 from strawberry.types import Info
 
+from api.checks import with_content_on
 from api.context import RequestContext
 from api.keys import GrantInfo
 from schema import sanctions
 from schema.access import can_see_persons, can_see_subject, shown_code
 from schema.codes import is_external
-from schema.record_view import as_date, disclosed_until
+from schema.record_life import record_state
+from schema.record_view import as_date
+
+if TYPE_CHECKING:
+    from api.graphql_life import ObjectionType, RecordHistory, RepairType
+    from api.graphql_lists import ListEntry
+
+# The procedures' types live with the procedures; lazy, as that module imports this one.
+_Objection = Annotated["ObjectionType", strawberry.lazy("api.graphql_life")]
+_Repair = Annotated["RepairType", strawberry.lazy("api.graphql_life")]
+_History = Annotated["RecordHistory", strawberry.lazy("api.graphql_life")]
+# Red and black lists live in their own module, which imports this one.
+_ListEntry = Annotated["ListEntry", strawberry.lazy("api.graphql_lists")]
 
 Shown = Callable[[str], str]
 
@@ -59,18 +73,53 @@ class CreditRecord:
         description="Last day the record is disclosed under the active policy; null: no end."
     )
     disclosure: str
-    status: str
+    status: str = strawberry.field(
+        description="Where the record stands on the date asked (today by default): "
+        "in_force, not_yet, archived, withdrawn, revoked, repaired, deleted, withheld, "
+        "suspended. Only in_force records are disclosed and ground measures."
+    )
+    status_reasons: list[str]
+    as_of: dt.date
     objection_pending: bool
+    marked: bool = strawberry.field(
+        description="Shown with an objection mark (异议标注) under the active policy."
+    )
     late: bool
     responsible: list[str] = strawberry.field(
         description="Directly responsible persons named by the provider (masked ID numbers)."
     )
+    props: strawberry.Private[Mapping[str, Any]]
+
+    @strawberry.field(description="Objections against this record, with their steps and "
+                      "deadlines (the subject, the provider and operators).")
+    async def objections(self, info: Info[Any, Any]) -> list[_Objection]:
+        from api.graphql_life import record_objections
+
+        return await record_objections(info, self.props)
+
+    @strawberry.field(description="Credit repair requests (the subject, the provider and "
+                      "operators).")
+    async def repairs(self, info: Info[Any, Any]) -> list[_Repair]:
+        from api.graphql_life import record_repairs
+
+        return await record_repairs(info, self.props)
+
+    @strawberry.field(description="Every change of the record: who, when, why, and its earlier "
+                      "versions (the subject, the provider and operators).")
+    async def history(self, info: Info[Any, Any]) -> _History:
+        from api.graphql_life import record_history
+
+        return await record_history(info, self.props)
 
     @classmethod
     def of(
-        cls, rec: Mapping[str, Any], subject_kind: str, subject_ended: Any, ctx: RequestContext
+        cls, rec: Mapping[str, Any], subject_kind: str, subject_ended: Any, ctx: RequestContext,
+        as_of: dt.date | None = None,
     ) -> CreditRecord:
         persons = can_see_persons(ctx.caller, ctx.state.policy)
+        day = as_of or ctx.today
+        state = record_state(rec, subject_kind=subject_kind, subject_ended=subject_ended,
+                             policy=ctx.state.policy, on=day)
         decided = as_date(rec["decided_on"])
         assert decided is not None
         return cls(
@@ -88,21 +137,34 @@ class CreditRecord:
             decided_on=decided,
             act_ended_on=as_date(rec.get("act_ended_on")),
             valid_until=as_date(rec.get("valid_until")),
-            disclosed_until=disclosed_until(rec, subject_kind, subject_ended, ctx.state.policy),
+            disclosed_until=state.disclosed_until,
             disclosure=str(rec.get("disclosure") or "public"),
-            status=str(rec.get("status") or "active"),
-            objection_pending=bool(rec.get("objection_pending")),
+            status=state.standing.value,
+            status_reasons=list(state.reasons),
+            as_of=day,
+            objection_pending=state.objection_pending,
+            marked=state.marked,
             late=bool(rec.get("late")),
             responsible=[shown_code(ctx.caller, c) for c in (rec.get("responsible") or [])]
             if persons
             else [],
+            props=rec,
         )
 
 
-async def visible_records(info: Info[Any, Any], key: str) -> list[CreditRecord]:
+async def visible_records(
+    info: Info[Any, Any], key: str, as_of: dt.date | None = None
+) -> list[CreditRecord]:
+    """As disclosed on ``as_of`` (today by default), each record in the content it had
+    then; operators also see records that are not in force, with their status."""
     ctx = ctx_of(info)
     assert ctx.loaders is not None
     rows = await ctx.loaders.records.load(key)
+    day = as_of or ctx.today
+    if as_of is not None:
+        rows = await run_in_threadpool(
+            with_content_on, ctx.state.store, [dict(r) for r in rows], day
+        )
     out = []
     for row in rows:
         rec = row["record"]
@@ -111,9 +173,11 @@ async def visible_records(info: Info[Any, Any], key: str) -> list[CreditRecord]:
             rec,
             subject_kind=row["subject_kind"],
             subject_ended=row.get("subject_ended"),
-            today=ctx.today,
+            today=day,
         ):
-            out.append(CreditRecord.of(rec, row["subject_kind"], row.get("subject_ended"), ctx))
+            out.append(CreditRecord.of(
+                rec, row["subject_kind"], row.get("subject_ended"), ctx, as_of=day
+            ))
     if out:
         ctx.touch(key)
     return out
@@ -220,9 +284,21 @@ class Subject:
             info, self.key, incoming=False, types=None, as_of=as_of, own_kind=self.kind
         )
 
-    @strawberry.field(description="Its credit records the caller may see.")
-    async def records(self, info: Info[Any, Any]) -> list[CreditRecord]:
-        return await visible_records(info, self.key)
+    @strawberry.field(description="Its credit records the caller may see, as disclosed on "
+                      "asOf (today by default).")
+    async def records(
+        self, info: Info[Any, Any], as_of: dt.date | None = None
+    ) -> list[CreditRecord]:
+        return await visible_records(info, self.key, as_of)
+
+    @strawberry.field(description="Its red- and black-list entries the caller may see, with "
+                      "entry and exit dates, seen on asOf (today by default).")
+    async def lists(
+        self, info: Info[Any, Any], as_of: dt.date | None = None
+    ) -> list[_ListEntry]:
+        from api.graphql_lists import subject_lists
+
+        return await subject_lists(info, self.key, as_of)
 
 
 @strawberry.type(description="A legal person or other organisation, identified by its USCC.")

@@ -23,3 +23,5 @@ class AppState:
     catalogue: Catalogue
     access: AccessRules
     keys: KeyResolver
+    #: Signs check ids (``api.check_ids``); ``<data_dir>/check-id.key``.
+    check_secret: bytes

@@ -28,12 +28,24 @@ KEYS: tuple[Key, ...] = (
     Key("Submission", "id", unique=True),
     Key("Record", "decided_on", unique=False),
     Key("Record", "status", unique=False),
+    # The records on the red or black list (issue 5, item 6): a few per cent of them.
+    Key("Record", "list", unique=False),
     Key("IngestionLog", "id", unique=True),
     Key("ApiKey", "name", unique=True),
     Key("ApiKey", "hash", unique=True),
     Key("Grant", "id", unique=True),
     Key("Grant", "grantee", unique=False),
     Key("Grant", "subject", unique=False),
+    Key("Event", "id", unique=True),
+    Key("Objection", "id", unique=True),
+    Key("Objection", "status", unique=False),
+    Key("Repair", "id", unique=True),
+    # Feedback of the systems that apply measures (api/feedback.py): found by id, by
+    # unit (pending reversals of an agency) and by day (the monthly report).
+    Key("MeasureApplication", "id", unique=True),
+    Key("MeasureApplication", "unit", unique=False),
+    Key("MeasureApplication", "reported_on", unique=False),
+    Key("MeasureApplication", "reversed_on", unique=False),
 )
 
 

@@ -42,6 +42,7 @@ from queries import provenance, records, roles, subjects
 from schema.codes import mask_code
 from schema.models import OFFICE_ROLES, Entity, Person, Record, RecordStatus, Role, RoleType
 from schema.policy import Policy
+from schema.record_life import state_entry
 from schema.workdays import working_days_after
 
 BATCH_SIZE = 2000
@@ -354,7 +355,11 @@ class _FileLoad:
                     batcher.add(
                         records.MERGE_RECORDS,
                         it["row"],
-                        {**self.statuses, "now": self.now, "src": self.src},
+                        {
+                            **self.statuses, "now": self.now, "src": self.src,
+                            "today": self.submitted_on.isoformat(),
+                            "revived": state_entry(self.submitted_on, "active", self.src),
+                        },
                     )
                 else:
                     withdrawals.append(it)
@@ -372,12 +377,16 @@ class _FileLoad:
             "withdrawn": self.statuses["withdrawn"],
             "provider": self.provider,
             "now": self.now,
+            "today": self.submitted_on.isoformat(),
             "src": self.src,
         }
         for it in items:
             if it["row"]["uid"] in known:
                 self.summary.rows_by_type["withdraw"] += 1
-                batcher.add(records.WITHDRAW_RECORDS, it["row"], extra)
+                event_id = f"{self.src}:{it['row']['line']}@{self.now}"
+                row = {**it["row"], "event_id": event_id,
+                       "entry": state_entry(self.submitted_on, "withdrawn", event_id)}
+                batcher.add(records.WITHDRAW_RECORDS, row, extra)
             else:
                 rid = it["row"]["uid"].split(":", 1)[1]
                 self._reject_spooled(

@@ -8,7 +8,9 @@
 # file and line, when it was superseded and by which submission); nothing is overwritten
 # without a trace (Wuhan Art. 34). A changed resubmission revives a withdrawn record; a
 # status set by a procedure (revoked, repaired...) is left alone: only that procedure
-# may undo it.
+# may undo it. ``states`` gets a dated entry for every change of status and
+# ``content_since`` the day this content took effect, so the check can answer for a past
+# date (``schema.record_life``).
 MERGE_RECORDS = """
 UNWIND $rows AS row
 MATCH (s:Subject {code: row.subject})
@@ -19,7 +21,10 @@ FOREACH (_ IN CASE WHEN r.row_hash IS NULL THEN [] ELSE [1] END |
   CREATE (v:RecordVersion)
   SET v += properties(r), v.superseded_at = $now, v.superseded_by = $src
   CREATE (v)-[:VERSION_OF]->(r))
-SET r += row.props, r.row_hash = row.row_hash, r.version = coalesce(r.version, 0) + 1,
+SET r.states = CASE WHEN r.status = $withdrawn THEN coalesce(r.states, []) + [$revived]
+                    ELSE r.states END,
+    r += row.props, r.row_hash = row.row_hash, r.version = coalesce(r.version, 0) + 1,
+    r.content_since = $today,
     r.status = CASE WHEN r.status IS NULL OR r.status = $withdrawn THEN $active
                     ELSE r.status END
 WITH r, row, s
@@ -33,17 +38,18 @@ FOREACH (pc IN row.responsible |
 RETURN count(r) AS changed
 """
 
-# Rows: {uid, line}. Withdrawal ends a record's effect and keeps the node, its versions
-# and an event saying who withdrew it, when and from which file; a record already
+# Rows: {uid, line, event_id, entry}. Withdrawal ends a record's effect and keeps the
+# node, its versions and an event saying who withdrew it, when and from which file; a record already
 # withdrawn is left as it is, so a reload changes nothing.
 WITHDRAW_RECORDS = """
 UNWIND $rows AS row
 MATCH (r:Record {uid: row.uid})
 WHERE r.status <> $withdrawn
-CREATE (ev:Event {kind: $withdrawn, actor: $provider, at: $now, src: $src, src_line: row.line,
-                  from_status: r.status, to_status: $withdrawn})
+CREATE (ev:Event {id: row.event_id, kind: $withdrawn, actor: $provider, at: $now, on: $today,
+                  src: $src, src_line: row.line, from_status: r.status, to_status: $withdrawn})
 CREATE (ev)-[:CHANGED]->(r)
-SET r.status = $withdrawn
+SET r.states = coalesce(r.states, []) + [row.entry],
+    r.status = $withdrawn
 RETURN count(r) AS changed
 """
 
@@ -69,19 +75,10 @@ OPTIONAL MATCH (r)-[:NAMES_RESPONSIBLE]->(p:Person)
 RETURN properties(r) AS record, s.code AS subject, collect(p.code) AS responsible
 """
 
-# A change of a record's status by a procedure (revocation, repair, objection outcome):
-# the record keeps its content, the event says who changed it, when and why.
-SET_RECORD_STATUS = """
-MATCH (r:Record {uid: $uid})
-CREATE (ev:Event {id: $event_id, kind: $kind, actor: $actor, at: $at, reason: $reason,
-                  from_status: r.status, to_status: $status})
-CREATE (ev)-[:CHANGED]->(r)
-SET r.status = $status
-RETURN r.uid AS uid, ev.from_status AS from_status
-"""
-
-SET_OBJECTION_PENDING = """
-MATCH (r:Record {uid: $uid})
-SET r.objection_pending = $pending, r.objection_provider_overdue = $provider_overdue
-RETURN r.uid AS uid
+# Earlier contents of records, for a check or profile as of a date before the current
+# content took effect (``content_since``). Only records changed since are asked for.
+VERSIONS_OF = """
+UNWIND $uids AS u
+MATCH (v:RecordVersion)-[:VERSION_OF]->(r:Record {uid: u})
+RETURN u AS uid, properties(v) AS version
 """

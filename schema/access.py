@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from schema.codes import mask_code
 from schema.models import Disclosure
 from schema.policy import Policy
-from schema.record_view import disclosed_until
+from schema.record_life import record_state
 from schema.rulefiles import load_model
 
 LIMITED_SHARING_PATH = Path(__file__).parent / "data" / "limited_sharing.yaml"
@@ -139,11 +139,12 @@ class AccessRules:
     def record_in_force(
         self, record: Mapping[str, Any], subject_kind: str, subject_ended: Any, today: dt.date
     ) -> bool:
-        """Whether a record is disclosed at all on ``today`` (status and period)."""
-        if record.get("status", "active") != "active":
-            return False
-        end = disclosed_until(record, subject_kind, subject_ended, self.policy)
-        return end is None or today <= end
+        """Whether a record is disclosed at all on ``today``: its status on that date, its
+        period, and the policy's rule for records under objection (``record_life``)."""
+        return record_state(
+            record, subject_kind=subject_kind, subject_ended=subject_ended,
+            policy=self.policy, on=today,
+        ).in_force
 
     def can_see_record(
         self,

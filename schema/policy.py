@@ -375,17 +375,6 @@ class Policy(_Rule):
             return None
         return add_years(start, rule.years)
 
-    def grounds_while_objection_pending(self, provider_overdue: bool) -> bool:
-        """Whether a record under objection may still ground measures.
-
-        ``provider_overdue``: the provider's verification deadline has passed without a
-        reply. Wuhan Art. 31 then stops disclosure, Huancui Art. 29 suspends the query; a
-        record that is not disclosed grounds nothing (CONTRACT.md section 4, rule 4).
-        """
-        if self.objection.while_pending.rule == "applied":
-            return True
-        return not provider_overdue
-
     def prohibited_field(self, column: str) -> ProhibitedField | None:
         """The prohibited field a provider's column name stands for, if any.
 

@@ -16,9 +16,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from schema.catalogue import Catalogue, MeasureDef
+from schema.codes import mask_code
 from schema.errors import InvalidInput, NotFound
-from schema.models import ListKind, RecordStatus
+from schema.models import ListKind
 from schema.policy import Policy, RecordFacts
+from schema.record_life import record_state
 from schema.record_view import as_date, record_facts
 
 NO_OFFICE = "NO_OFFICE"
@@ -79,18 +81,14 @@ class _Valid:
 
 def _in_force(row: Mapping[str, Any], as_of: dt.date, policy: Policy) -> _Valid | None:
     rec = row["record"]
-    if rec.get("status", RecordStatus.ACTIVE.value) != RecordStatus.ACTIVE.value:
-        return None
-    if rec.get("objection_pending") and not policy.grounds_while_objection_pending(
-        bool(rec.get("objection_provider_overdue"))
-    ):
-        return None
     facts = record_facts(rec, row["record_subject_kind"], row.get("record_subject_ended"))
-    decided_on = facts.decided_on
-    end = policy.validity_end(facts)
-    if as_of < decided_on or (end is not None and as_of > end):
+    state = record_state(
+        rec, subject_kind=row["record_subject_kind"],
+        subject_ended=row.get("record_subject_ended"), policy=policy, on=as_of, facts=facts,
+    )
+    if not state.in_force:
         return None
-    return _Valid(rec["uid"], facts, decided_on, end)
+    return _Valid(rec["uid"], facts, facts.decided_on, state.disclosed_until)
 
 
 def evaluate(
@@ -102,17 +100,19 @@ def evaluate(
     catalogue: Catalogue,
     measure: str | None = None,
     visible: Callable[[Mapping[str, Any]], bool] | None = None,
+    check_id: str | None = None,
 ) -> SanctionCheck:
     """``visible`` decides, per traversal row, whether the caller may see its record; a
     hidden record is treated as absent, so no measure, incentive block or conflict it
-    grounds tells the caller that it exists (DOMAIN.md section 5)."""
+    grounds tells the caller that it exists (DOMAIN.md section 5). ``check_id`` is given
+    by a caller that can sign it (``api.check_ids``); without one a random id is made."""
     if measure is not None and measure not in catalogue.codes:
         known = ", ".join(sorted(catalogue.codes))
         raise InvalidInput(f"measure: {measure!r} is not a measure code; known: {known}")
     rows = list(rows)
     exists = next((r for r in rows if r["reach"] == "exists"), None)
     if exists is None:
-        raise NotFound(f"no subject with code {code}")
+        raise NotFound(f"no subject with code {mask_code(code)}")
     subject_kind = str(exists["record_subject_kind"])
 
     applied: dict[tuple[str, str, tuple[str, ...], str | None], AppliedMeasure] = {}
@@ -200,7 +200,7 @@ def evaluate(
     incentives.sort(key=sort_key)
     conflicts.sort(key=lambda c: (c.person_code, c.entity_code, c.role))
     return SanctionCheck(
-        check_id=uuid.uuid4().hex,
+        check_id=check_id or uuid.uuid4().hex,
         code=code,
         subject_kind=subject_kind,
         subject_name=exists.get("record_subject_name"),

@@ -16,7 +16,6 @@ import pytest
 from api.checks import check_sanctions
 from graph.store import GraphStore
 from loaders.pipeline import load_files
-from queries import records as record_queries
 from schema.catalogue import load_catalogue
 from schema.errors import InvalidCode, InvalidInput, NotFound
 from schema.policy import load_policy
@@ -60,6 +59,7 @@ def load(store: GraphStore, write_jsonl: Callable[[list[dict[str, Any]]], Path])
             policy=load_policy("nantong"),
             provider="t",
             today=dt.date(2026, 11, 21),
+            submitted_at=dt.datetime(2026, 11, 21, 9, tzinfo=dt.UTC),
         )
         assert summary.rejected_total == 0, summary.as_dict()
 
@@ -277,54 +277,53 @@ def test_rule4_withdrawn_record_grounds_nothing(store: GraphStore, load: Loader)
         ]
     )
     assert check(store, CO, "2026-01-15").restricted
-    load([{"type": "record", "id": "R1", "action": "withdraw"}])
-    assert not check(store, CO, "2026-01-15").restricted
-    assert not check(store, OLD_REP, "2026-01-15").restricted
+    load([{"type": "record", "id": "R1", "action": "withdraw"}])  # submitted 2026-11-21
+    assert not check(store, CO, "2026-11-21").restricted
+    assert not check(store, OLD_REP, "2026-11-21").restricted
+    # Withdrawal ends the record's life from that day; the past is not rewritten.
+    assert check(store, CO, "2026-11-20").restricted
+    assert check(store, OLD_REP, "2026-01-15").restricted
 
 
-@pytest.mark.parametrize("status", ["revoked", "repaired", "deleted", "withheld"])
+def _end_by_procedure(store: GraphStore, how: str) -> str:
+    """End t:R1's effect on 2026-11-02 the way ``how`` says; returns the policy to ask."""
+    from api import objections as obj
+    from api import repairs as rep
+    from api.record_procedures import Actor
+    from schema.access import AccessRules, Caller, CallerRole, load_limited_sharing
+
+    ops = Actor(Caller(CallerRole.OPERATOR, key_name="ops"), dt.date(2026, 11, 21))
+    day = dt.date(2026, 11, 2)
+    policy = "wuhan" if how == "withheld" else "huancui"
+    rules = AccessRules(load_policy(policy), load_limited_sharing())
+    if how == "revoked":
+        rep.revoke_record(store, rules, ops, record_uid="t:R1", reason="撤销", notice_on=day)
+    elif how == "repaired":
+        asked = rep.request_repair(store, rules, ops, record_uid="t:R1", reason="修复",
+                                   on=day - dt.timedelta(days=5))
+        rep.decide_repair(store, rules, ops, repair_id=asked.id, approve=True, note=None,
+                          certificate_no="修复证明", on=day)
+    else:
+        filed = obj.file_objection(store, rules, ops, record_uid="t:R1", reason="异议",
+                                   on=dt.date(2026, 10, 1))
+        if how == "deleted":
+            obj.resolve_objection(store, rules, ops, objection_id=filed.id,
+                                  outcome=obj.Outcome.DELETED, note="错误", on=day)
+        else:  # Wuhan: 10 working days from 16 October end on 30 October; silent after
+            obj.forward_objection(store, rules, ops, objection_id=filed.id,
+                                  on=dt.date(2026, 10, 16))
+    return policy
+
+
+@pytest.mark.parametrize("how", ["revoked", "repaired", "deleted", "withheld"])
 def test_rule4_revoked_repaired_deleted_withheld_ground_nothing(
-    store: GraphStore, load: Loader, status: str
+    store: GraphStore, load: Loader, how: str
 ) -> None:
     load([*base_rows(), record("R1", CO, "2025-06-20", severity="serious")])
-    store.write_one(
-        record_queries.SET_RECORD_STATUS,
-        {
-            "uid": "t:R1",
-            "status": status,
-            "event_id": f"ev-{status}",
-            "kind": status,
-            "actor": "test",
-            "at": "2026-01-01T00:00:00Z",
-            "reason": "test",
-        },
-    )
-    assert not check(store, CO, "2026-01-15").restricted
-    assert not check(store, OLD_REP, "2026-01-15").restricted
-
-
-@pytest.mark.parametrize("policy", ["nantong", "wuhan", "huancui", "zhengzhou", "yangjiang"])
-@pytest.mark.parametrize("provider_overdue", [False, True])
-def test_rule4_record_under_objection_follows_the_policy(
-    store: GraphStore, load: Loader, policy: str, provider_overdue: bool
-) -> None:
-    load([*base_rows(), record("R1", CO, "2025-06-20", severity="serious")])
-    store.write_one(
-        record_queries.SET_OBJECTION_PENDING,
-        {"uid": "t:R1", "pending": True, "provider_overdue": provider_overdue},
-    )
-    expected = load_policy(policy).grounds_while_objection_pending(provider_overdue)
-    assert check(store, CO, "2026-01-15", policy).restricted is expected
-
-
-def test_rule4_objection_behaviour_differs_between_policies() -> None:
-    # Nantong Art. 33 and Zhengzhou Art. 24 keep applying a disputed record; at least one
-    # other profile stops (the test above checks each against the graph).
-    assert load_policy("nantong").grounds_while_objection_pending(False)
-    assert load_policy("zhengzhou").grounds_while_objection_pending(False)
-    assert not all(
-        load_policy(p).grounds_while_objection_pending(True) for p in ("wuhan", "huancui")
-    )
+    policy = _end_by_procedure(store, how)
+    assert not check(store, CO, "2026-11-02", policy).restricted
+    assert not check(store, OLD_REP, "2026-11-02", policy).restricted
+    assert check(store, CO, "2026-10-01", policy).restricted  # the past stands
 
 
 # -- Rule 5 -----------------------------------------------------------------------------

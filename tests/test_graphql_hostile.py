@@ -138,3 +138,11 @@ def test_random_bodies_never_500(url: str, body: bytes) -> None:
     r = httpx.post(f"{url}/graphql", content=body,
                    headers={"content-type": "application/json"}, timeout=30)
     assert r.status_code < 500, (body, r.text)
+
+
+@pytest.mark.parametrize("body", [b"7", b'"query"', b"true", b"null", b"[1, 2]"])
+def test_json_that_is_not_an_object_is_a_400(url: str, body: bytes) -> None:
+    """Hypothesis found that a bare JSON number made Strawberry fail with a 500."""
+    r = httpx.post(f"{url}/graphql", content=body,
+                   headers={"content-type": "application/json"}, timeout=30)
+    assert r.status_code == 400, r.text

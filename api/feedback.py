@@ -1,0 +1,540 @@
+"""Feedback from the systems that apply measures, and reversal when a measure loses its
+ground (Nantong Art. 28, Zhengzhou Art. 24; DOMAIN.md section 8).
+
+A system that ran a check and applied one of its measures reports it, naming the check
+by its signed id (``api.check_ids``). The service re-runs that check as of its date with
+full visibility and keeps, with the report, the records that grounded the measure then:
+its *basis*. When none of them grounds the measure any longer (expired, withdrawn,
+revoked, repaired, deleted, or changed so it no longer reaches the subject), the
+application is pending reversal until the system reports that it undid it.
+
+Whether a basis record still grounds the measure is decided by the check itself, re-run
+for the code as of the day asked (once per code, whatever the number of applications),
+so the answer follows every rule the check follows and cannot drift from it.
+
+Everything here works with a store, a policy, a catalogue and a date; access (who may
+report, who sees which application) is decided by ``Caller`` arguments, and what a caller
+may read of the records by the GraphQL layer through ``schema.access``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from api.check_ids import verify
+from api.checks import check_key, check_sanctions
+from graph.store import GraphStore
+from queries.feedback import (
+    APPLICATION_BY_ID,
+    CHANGE_APPLIED,
+    CREATE_APPLICATION,
+    OPEN_APPLICATIONS,
+    OPEN_APPLICATIONS_OF_UNIT,
+    RECORDS_BY_UID,
+    REPORTED_IN_MONTH,
+    REVERSE_APPLICATION,
+    REVERSED_IN_MONTH,
+)
+from schema.access import Caller, CallerRole
+from schema.catalogue import Catalogue
+from schema.codes import mask_code
+from schema.errors import Forbidden, InvalidInput, NotFound
+from schema.policy import Policy
+from schema.record_life import Standing, record_state, state_changes
+
+#: Roles whose keys report applying measures: the systems that use the information.
+REPORTING_ROLES = frozenset({CallerRole.AGENCY, CallerRole.PROVIDER, CallerRole.OPERATOR})
+MAX_NOTE = 1000
+#: Open applications read per round trip while looking for pending reversals.
+PAGE = 500
+
+
+# --------------------------------------------------------------------------- values
+
+
+@dataclass(frozen=True)
+class TrailEntry:
+    """One change of an application: who made it, when, and why."""
+
+    at: str
+    by: str
+    action: str  # reported | applied_changed | reversed
+    applied: bool | None = None
+    note: str | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"at": self.at, "by": self.by, "action": self.action, "applied": self.applied,
+             "note": self.note},
+            ensure_ascii=False, sort_keys=True,
+        )
+
+    @classmethod
+    def of(cls, raw: str) -> TrailEntry:
+        d = json.loads(raw)
+        return cls(at=str(d["at"]), by=str(d["by"]), action=str(d["action"]),
+                   applied=d.get("applied"), note=d.get("note"))
+
+
+@dataclass(frozen=True)
+class Application:
+    """One system's report about one measure of one check, as stored."""
+
+    id: str
+    check_id: str
+    code: str
+    measure: str
+    as_of: dt.date
+    reporter: str
+    unit: str | None
+    applied: bool
+    note: str | None
+    reported_at: str
+    reported_on: dt.date
+    basis: tuple[str, ...]
+    reversed_at: str | None = None
+    reversed_on: dt.date | None = None
+    reversed_by: str | None = None
+    reversal_note: str | None = None
+    trail: tuple[TrailEntry, ...] = ()
+
+    @property
+    def reversed(self) -> bool:
+        return self.reversed_at is not None
+
+    @classmethod
+    def of(cls, p: Mapping[str, Any]) -> Application:
+        rev_on = p.get("reversed_on")
+        return cls(
+            id=str(p["id"]),
+            check_id=str(p["check_id"]),
+            code=str(p["code"]),
+            measure=str(p["measure"]),
+            as_of=dt.date.fromisoformat(str(p["as_of"])),
+            reporter=str(p["reporter"]),
+            unit=p.get("unit"),
+            applied=bool(p["applied"]),
+            note=p.get("note"),
+            reported_at=str(p["reported_at"]),
+            reported_on=dt.date.fromisoformat(str(p["reported_on"])),
+            basis=tuple(str(u) for u in (p.get("basis") or [])),
+            reversed_at=p.get("reversed_at"),
+            reversed_on=dt.date.fromisoformat(str(rev_on)) if rev_on else None,
+            reversed_by=p.get("reversed_by"),
+            reversal_note=p.get("reversal_note"),
+            trail=tuple(TrailEntry.of(str(t)) for t in (p.get("trail") or [])),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "checkId": self.check_id, "code": self.code,
+            "measure": self.measure, "asOf": self.as_of.isoformat(),
+            "reporter": self.reporter, "unit": self.unit, "applied": self.applied,
+            "note": self.note, "reportedAt": self.reported_at, "basis": list(self.basis),
+            "reversedAt": self.reversed_at, "reversedBy": self.reversed_by,
+            "reversalNote": self.reversal_note,
+        }
+
+
+@dataclass(frozen=True)
+class RecordRef:
+    """A record as the graph holds it, with what ``schema.access`` and ``record_life``
+    need to judge it; ``record`` is None when no such record is in the graph."""
+
+    uid: str
+    record: Mapping[str, Any] | None
+    subject_kind: str | None = None
+    subject_ended: Any = None
+
+
+@dataclass(frozen=True)
+class BasisStanding:
+    """Where one basis record of an application stands on the day asked.
+
+    ``since``: the day its status changed or its period ended, when known; ``reason``
+    in words (``withdrawn on 2026-03-02 (event ...)``, ``disclosure period ended ...``).
+    """
+
+    ref: RecordRef
+    standing: Standing
+    reason: str | None
+    since: dt.date | None
+
+
+@dataclass(frozen=True)
+class PendingReversal:
+    """An application none of whose basis records grounds its measure any more.
+
+    ``other_basis``: records that ground the same measure on the same code on the day
+    asked but were not its basis, so the system can tell a measure to undo from one to
+    keep on another ground.
+    """
+
+    application: Application
+    basis: tuple[BasisStanding, ...]
+    other_basis: tuple[RecordRef, ...]
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    unit: str | None
+    measure: str
+    applied: int = 0
+    not_applied: int = 0
+    reversed: int = 0
+    pending_reversal: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"unit": self.unit, "measure": self.measure, "applied": self.applied,
+                "notApplied": self.not_applied, "reversed": self.reversed,
+                "pendingReversal": self.pending_reversal}
+
+
+@dataclass(frozen=True)
+class MonthlyReport:
+    """Per unit and measure for one month (Nantong Art. 28): reports made in the month,
+    reversals made in the month, and applications pending reversal at its end (on
+    ``pending_as_of``: the month's last day, or today while the month runs)."""
+
+    month: str
+    pending_as_of: dt.date
+    rows: tuple[ReportRow, ...] = field(default_factory=tuple)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"month": self.month, "pendingAsOf": self.pending_as_of.isoformat(),
+                "rows": [r.as_dict() for r in self.rows]}
+
+
+# --------------------------------------------------------------------------- reporting
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _note(note: str | None, name: str = "note") -> str | None:
+    if note is None or not note.strip():
+        return None
+    if len(note) > MAX_NOTE:
+        raise InvalidInput(f"{name}: at most {MAX_NOTE} characters")
+    return note.strip()
+
+
+def application_id(check_id: str, code: str, measure: str, reporter: str) -> str:
+    """The same report sent twice names the same application."""
+    digest = hashlib.sha256(f"{check_id}|{code}|{measure}|{reporter}".encode()).hexdigest()
+    return f"ma-{digest[:24]}"
+
+
+def get_application(store: GraphStore, app_id: str) -> Application:
+    rows = store.read(APPLICATION_BY_ID, {"id": app_id})
+    if not rows:
+        raise NotFound(f"no measure application with id {app_id!r}")
+    return Application.of(rows[0]["application"])
+
+
+def report_applied(
+    store: GraphStore,
+    caller: Caller,
+    *,
+    secret: bytes,
+    policy: Policy,
+    catalogue: Catalogue,
+    check_id: str,
+    code: str,
+    measure: str,
+    applied: bool,
+    today: dt.date,
+    note: str | None = None,
+    now: str | None = None,
+) -> Application:
+    """Record that ``caller``'s system applied (or did not apply) ``measure`` of the
+    check ``check_id`` to ``code``.
+
+    The same report again returns the application it made; only a changed ``applied``
+    is recorded, in the trail. The measure must be one the check grounded on the code,
+    judged with full visibility: the caller may have seen less, never more.
+    """
+    if caller.role not in REPORTING_ROLES or caller.key_name is None:
+        raise Forbidden(
+            "only the systems that apply measures (agency, provider or operator keys) "
+            "report them"
+        )
+    key = check_key(code)
+    as_of = verify(secret, check_id, key, policy.name)
+    if measure not in catalogue.codes:
+        known = ", ".join(sorted(catalogue.codes))
+        raise InvalidInput(f"measure: {measure!r} is not a measure code; known: {known}")
+    note = _note(note)
+    app_id = application_id(check_id.strip(), key, measure, caller.key_name)
+    stamp = now or _now()
+    rows = store.read(APPLICATION_BY_ID, {"id": app_id})
+    if rows:
+        return _with_applied(store, Application.of(rows[0]["application"]), caller, applied,
+                             note, stamp)
+
+    result = check_sanctions(store, key, policy=policy, catalogue=catalogue, as_of=as_of,
+                             measure=measure)
+    basis = sorted({m.basis_record_id for m in result.measures if m.measure == measure})
+    if not basis:
+        raise InvalidInput(
+            f"measure: {measure} did not apply in check {check_id.strip()} (as of "
+            f"{as_of.isoformat()}, policy {policy.name}); only a measure the check grounded "
+            "can be reported"
+        )
+    entry = TrailEntry(at=stamp, by=caller.key_name, action="reported", applied=applied,
+                       note=note)
+    created = store.write_one(
+        CREATE_APPLICATION,
+        {
+            "id": app_id,
+            "check_id": check_id.strip(),
+            "code": key,
+            "measure": measure,
+            "as_of": as_of.isoformat(),
+            "reporter": caller.key_name,
+            "reporter_role": caller.role.value,
+            "unit": caller.unit,
+            "applied": applied,
+            "note": note,
+            "now": stamp,
+            "today": today.isoformat(),
+            "basis": basis,
+            "entry": entry.to_json(),
+        },
+    )
+    if not created:
+        raise NotFound(f"no subject with code {mask_code(key)}")  # gone since the check
+    # A concurrent identical report may have made the node first, with another flag.
+    return _with_applied(store, Application.of(created[0]["application"]), caller, applied,
+                         note, stamp)
+
+
+def _with_applied(
+    store: GraphStore, app: Application, caller: Caller, applied: bool, note: str | None,
+    stamp: str,
+) -> Application:
+    if app.applied == applied:
+        return app
+    assert caller.key_name is not None
+    entry = TrailEntry(at=stamp, by=caller.key_name, action="applied_changed",
+                       applied=applied, note=note)
+    rows = store.write_one(
+        CHANGE_APPLIED, {"id": app.id, "applied": applied, "now": stamp,
+                         "entry": entry.to_json()},
+    )
+    return Application.of(rows[0]["application"]) if rows else get_application(store, app.id)
+
+
+def report_reversed(
+    store: GraphStore,
+    caller: Caller,
+    application_id: str,
+    *,
+    today: dt.date,
+    note: str | None = None,
+    now: str | None = None,
+) -> Application:
+    """Mark an application reversed: the system undid the measure. Only the key that
+    reported it, or an operator; a second call returns the application unchanged."""
+    app = get_application(store, application_id)
+    if caller.role is not CallerRole.OPERATOR and (
+        caller.key_name is None or caller.key_name != app.reporter
+    ):
+        raise Forbidden("only the key that reported an application, or an operator, "
+                        "reports its reversal")
+    if not app.applied:
+        raise InvalidInput(f"applicationId: {app.id} was reported as not applied; "
+                           "there is nothing to reverse")
+    if app.reversed:
+        return app
+    stamp = now or _now()
+    actor = caller.key_name or caller.role.value
+    note = _note(note)
+    entry = TrailEntry(at=stamp, by=actor, action="reversed", applied=True, note=note)
+    rows = store.write_one(
+        REVERSE_APPLICATION,
+        {"id": app.id, "now": stamp, "today": today.isoformat(), "actor": actor,
+         "note": note, "entry": entry.to_json()},
+    )
+    return Application.of(rows[0]["application"]) if rows else get_application(store, app.id)
+
+
+# --------------------------------------------------------------------------- reversal
+
+
+def grounded_by(
+    store: GraphStore, code: str, *, policy: Policy, catalogue: Catalogue, on: dt.date
+) -> dict[str, set[str]]:
+    """Per measure, the records that ground it on ``code`` on ``on`` (full visibility).
+    A subject no longer in the graph grounds nothing."""
+    try:
+        result = check_sanctions(store, code, policy=policy, catalogue=catalogue, as_of=on)
+    except NotFound:
+        return {}
+    out: dict[str, set[str]] = {}
+    for m in result.measures:
+        out.setdefault(m.measure, set()).add(m.basis_record_id)
+    return out
+
+
+def records_by_uid(store: GraphStore, uids: Sequence[str]) -> dict[str, RecordRef]:
+    wanted = sorted(set(uids))
+    found = {
+        str(r["uid"]): RecordRef(str(r["uid"]), r["record"], str(r["subject_kind"]),
+                                 r.get("subject_ended"))
+        for r in (store.read(RECORDS_BY_UID, {"uids": wanted}) if wanted else [])
+    }
+    return {u: found.get(u, RecordRef(u, None)) for u in wanted}
+
+
+def standing_of(
+    ref: RecordRef, measure: str, *, policy: Policy, on: dt.date
+) -> BasisStanding:
+    """Why a basis record no longer grounds ``measure`` on ``on``."""
+    if ref.record is None:
+        return BasisStanding(ref, Standing.DELETED, "no longer in the graph", None)
+    state = record_state(ref.record, subject_kind=ref.subject_kind or "entity",
+                         subject_ended=ref.subject_ended, policy=policy, on=on)
+    standing = state.standing
+    if standing is Standing.IN_FORCE:
+        return BasisStanding(
+            ref, standing,
+            f"in force, but no longer grounds {measure} on this subject (its content or "
+            "the roles linking it changed)",
+            None,
+        )
+    if standing is Standing.ARCHIVED and state.disclosed_until is not None:
+        return BasisStanding(ref, standing, "; ".join(state.reasons) or None,
+                             state.disclosed_until + dt.timedelta(days=1))
+    changes = [c for c in state_changes(ref.record) if c.effective <= on]
+    if standing.value == (changes[-1].status if changes else None):
+        last = changes[-1]
+        return BasisStanding(
+            ref, standing, f"{last.status} on {last.effective.isoformat()} (event "
+            f"{last.event_id})", last.effective,
+        )
+    return BasisStanding(ref, standing, "; ".join(state.reasons) or standing.value, None)
+
+
+def _open_pages(
+    store: GraphStore, *, on: dt.date, unit: str | None
+) -> Iterator[list[Application]]:
+    query = OPEN_APPLICATIONS if unit is None else OPEN_APPLICATIONS_OF_UNIT
+    skip = 0
+    while True:
+        rows = store.read(query, {"on": on.isoformat(), "unit": unit, "skip": skip,
+                                  "limit": PAGE})
+        if not rows:
+            return
+        yield [Application.of(r["application"]) for r in rows]
+        if len(rows) < PAGE:
+            return
+        skip += PAGE
+
+
+def iter_pending(
+    store: GraphStore,
+    *,
+    policy: Policy,
+    catalogue: Catalogue,
+    on: dt.date,
+    unit: str | None = None,
+) -> Iterator[PendingReversal]:
+    """Applications in effect on ``on`` whose basis no longer grounds their measure then,
+    oldest report first. Each code is checked once per call."""
+    grounds: dict[str, dict[str, set[str]]] = {}
+    for page in _open_pages(store, on=on, unit=unit):
+        for code in {a.code for a in page} - grounds.keys():
+            grounds[code] = grounded_by(store, code, policy=policy, catalogue=catalogue, on=on)
+        pending = [
+            a for a in page if not set(a.basis) & grounds[a.code].get(a.measure, set())
+        ]
+        if not pending:
+            continue
+        refs = records_by_uid(store, [
+            u for a in pending
+            for u in (*a.basis, *grounds[a.code].get(a.measure, set()))
+        ])
+        for a in pending:
+            now_basis = grounds[a.code].get(a.measure, set())
+            yield PendingReversal(
+                application=a,
+                basis=tuple(standing_of(refs[u], a.measure, policy=policy, on=on)
+                            for u in a.basis),
+                other_basis=tuple(refs[u] for u in sorted(now_basis)),
+            )
+
+
+def pending_reversals(
+    store: GraphStore,
+    *,
+    policy: Policy,
+    catalogue: Catalogue,
+    today: dt.date,
+    unit: str | None = None,
+    first: int = 100,
+) -> list[PendingReversal]:
+    """The first ``first`` applications to undo on ``today`` (Zhengzhou Art. 24)."""
+    out: list[PendingReversal] = []
+    for p in iter_pending(store, policy=policy, catalogue=catalogue, on=today, unit=unit):
+        out.append(p)
+        if len(out) >= first:
+            break
+    return out
+
+
+# --------------------------------------------------------------------------- monthly report
+
+
+def month_bounds(month: str, today: dt.date) -> tuple[dt.date, dt.date]:
+    """First day of ``month`` (``YYYY-MM``) and of the next; a month not yet begun is an
+    error (there is nothing to report)."""
+    try:
+        start = dt.datetime.strptime(month.strip(), "%Y-%m").date()
+    except ValueError:
+        raise InvalidInput(f"month: {month!r} is not a month YYYY-MM") from None
+    if start > today:
+        raise InvalidInput(f"month: {month} has not begun")
+    end = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return start, end
+
+
+def monthly_report(
+    store: GraphStore,
+    *,
+    policy: Policy,
+    catalogue: Catalogue,
+    month: str,
+    today: dt.date,
+    unit: str | None = None,
+) -> MonthlyReport:
+    start, end = month_bounds(month, today)
+    pending_on = min(end - dt.timedelta(days=1), today)
+    counts: dict[tuple[str | None, str], dict[str, int]] = {}
+
+    def bump(unit_: str | None, measure: str, column: str, n: int) -> None:
+        row = counts.setdefault((unit_, measure), {})
+        row[column] = row.get(column, 0) + n
+
+    span = {"from": start.isoformat(), "to": end.isoformat(), "unit": unit}
+    for r in store.read(REPORTED_IN_MONTH, span):
+        bump(r.get("unit"), str(r["measure"]), "applied" if r["applied"] else "not_applied",
+             int(r["n"]))
+    for r in store.read(REVERSED_IN_MONTH, span):
+        bump(r.get("unit"), str(r["measure"]), "reversed", int(r["n"]))
+    for p in iter_pending(store, policy=policy, catalogue=catalogue, on=pending_on, unit=unit):
+        bump(p.application.unit, p.application.measure, "pending_reversal", 1)
+
+    order = {c: i for i, c in enumerate(catalogue.order)}
+    rows = tuple(
+        ReportRow(unit=u, measure=m, **c)
+        for (u, m), c in sorted(counts.items(),
+                                key=lambda kv: (kv[0][0] or "", order.get(kv[0][1], 999)))
+    )
+    return MonthlyReport(month=start.strftime("%Y-%m"), pending_as_of=pending_on, rows=rows)

@@ -1,0 +1,278 @@
+"""Revocation, credit repair and deletion of positive records (DOMAIN.md section 7).
+
+- Revocation (Huancui Art. 30): the act behind a record was revoked by its agency, on
+  review or by a court. The record stops grounding anything from the day it is
+  recorded; the policy's platform deadline is kept with the event.
+- Credit repair: Huancui Art. 31 (the provider's certificate; off the query interface
+  at once, inside the 3 working days allowed) and Nantong Art. 34-35 (the act corrected,
+  one year without a similar act, a commitment; 5 working days of publicity, after which
+  the repair takes effect and the original is archived). Other profiles have none.
+- Deletion of commendations, volunteering and donations on the subject's request
+  (Wuhan Art. 29, Huancui Art. 33), within the policy's working days.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from api.record_procedures import (
+    Actor,
+    StoredRecord,
+    change_status,
+    is_its_provider,
+    load_record,
+    new_id,
+    note_event,
+    now_iso,
+    operator_or_own_subject,
+    operator_or_provider,
+    record_for,
+    require_text,
+    step_day,
+)
+from graph.store import GraphStore
+from queries import life
+from schema.access import AccessRules
+from schema.errors import CreditGraphError, Forbidden, InvalidInput, NotFound
+from schema.policy import Policy, add_years
+from schema.record_life import Standing, deadline
+from schema.record_view import as_date
+
+REQUESTED, IN_PUBLICITY, APPROVED, REJECTED = "requested", "in_publicity", "approved", "rejected"
+
+
+class ProcedureNotAvailable(CreditGraphError):
+    """The active policy has no such procedure, or its conditions are not met."""
+
+    code = "PROCEDURE_NOT_AVAILABLE"
+
+
+@dataclass(frozen=True)
+class RevocationResult:
+    record_uid: str
+    subject: str
+    event_id: str
+    effective_on: dt.date
+    platform_due: dt.date | None
+    calendar_approximate: bool
+
+
+def revoke_record(
+    store: GraphStore, rules: AccessRules, actor: Actor, *, record_uid: str, reason: str,
+    notice_on: dt.date | None = None,
+) -> RevocationResult:
+    """By an operator on the notice, or by the provider that submitted the record."""
+    reason = require_text(reason, "reason")
+    rec = record_for(store, rules, actor, record_uid, allowed=operator_or_provider,
+                     who="an operator or the record's provider")
+    day = step_day(notice_on, actor, not_before=None, what="")
+    state = rec.state(rules.policy, day)
+    if state.standing.value in ("revoked", "deleted", "withdrawn"):
+        raise InvalidInput(f"recordId: the record is already {state.standing.value}")
+    wd = rules.policy.revocation.platform_working_days
+    due = deadline(day, wd) if wd is not None else None
+    event = change_status(store, rec, actor, status="revoked", kind="revoked", on=day,
+                          reason=reason, due=due.due if due else None)
+    return RevocationResult(rec.uid, rec.subject, event, day, due.due if due else None,
+                            bool(due and due.approximate))
+
+
+# --------------------------------------------------------------------------- repair
+
+
+@dataclass(frozen=True)
+class RepairView:
+    props: Mapping[str, Any]
+    record_uid: str
+
+    @property
+    def id(self) -> str:
+        return str(self.props["id"])
+
+
+def _unmet_conditions(
+    store: GraphStore, policy: Policy, rec: StoredRecord, day: dt.date,
+    corrected_on: dt.date | None, commitment: bool,
+) -> list[str]:
+    rule = policy.repair
+    unmet = []
+    state = rec.state(policy, day)
+    if str(rec.props.get("category")) != "negative":
+        unmet.append("only dishonesty (negative) information can be repaired")
+    if state.standing is not Standing.IN_FORCE:
+        unmet.append(f"the record must still be in use; it is {state.standing.value} "
+                     f"({rule.article})")
+    if rule.commitment_required and not commitment:
+        unmet.append(f"a written commitment not to break faith again is required ({rule.article})")
+    if rule.years_without_recurrence:
+        years = rule.years_without_recurrence
+        if corrected_on is None:
+            unmet.append(f"correctedOn: the day the act was corrected is required ({rule.article})")
+        elif corrected_on > day:
+            unmet.append("correctedOn: in the future")
+        else:
+            clean_until = add_years(corrected_on, years)
+            if day < clean_until:
+                unmet.append(f"{years} year(s) without a similar act must have passed since "
+                             f"the correction: not before {clean_until.isoformat()} "
+                             f"({rule.article})")
+            for row in store.read(life.SIMILAR_RECORDS, {
+                "subject": rec.subject, "kind": rec.props.get("kind"), "negative": "negative",
+                "uid": rec.uid,
+            }):
+                other = row["record"]
+                act = as_date(other.get("act_ended_on")) or as_date(other["decided_on"])
+                if act is not None and corrected_on < act <= day:
+                    unmet.append(f"a similar act ({other['uid']}, {act.isoformat()}) followed "
+                                 f"the correction ({rule.article})")
+    return unmet
+
+
+def request_repair(
+    store: GraphStore, rules: AccessRules, actor: Actor, *, record_uid: str, reason: str,
+    corrected_on: dt.date | None = None, commitment: bool = False, on: dt.date | None = None,
+) -> RepairView:
+    policy = rules.policy
+    reason = require_text(reason, "reason")
+    rec = record_for(store, rules, actor, record_uid,
+                     who="the record's subject, a person it names, or an operator")
+    if not policy.repair.available:
+        raise ProcedureNotAvailable(
+            f"the {policy.name} policy has no credit repair ({policy.repair.article}: "
+            f"{policy.repair.note or 'not provided'})"
+        )
+    day = step_day(on, actor, not_before=None, what="")
+    open_ = [r for r in _repairs(store, rec.uid) if r["status"] in (REQUESTED, IN_PUBLICITY)]
+    if open_:
+        raise InvalidInput(f"recordId: repair {open_[0]['id']} of this record is still open")
+    unmet = _unmet_conditions(store, policy, rec, day, corrected_on, commitment)
+    if unmet:
+        raise ProcedureNotAvailable("repair conditions not met: " + "; ".join(unmet))
+    rid = new_id("rep")
+    props = {
+        "id": rid, "record": rec.uid, "subject": rec.subject, "reason": reason,
+        "requested_on": day.isoformat(), "requested_at": now_iso(),
+        "requested_by": actor.name, "corrected_on": corrected_on.isoformat()
+        if corrected_on else None, "commitment": commitment, "status": REQUESTED,
+        "policy": policy.name,
+    }
+    store.write_one(life.CREATE_REPAIR, {"uid": rec.uid, "id": rid, "props": props})
+    note_event(store, rec, actor, kind="repair_requested", on=day, reason=reason, ref=rid)
+    return RepairView(props, rec.uid)
+
+
+def decide_repair(
+    store: GraphStore, rules: AccessRules, actor: Actor, *, repair_id: str, approve: bool,
+    note: str | None, certificate_no: str | None = None, on: dt.date | None = None,
+) -> RepairView:
+    """The provider's written opinion or certificate (or an operator recording it).
+
+    Approved under Nantong, the opinion is publicised for 5 working days counted after the
+    decision day; the repair takes effect the day after the last one. Under Huancui it
+    takes effect on the day of the certificate.
+    """
+    policy = rules.policy
+    rows = store.read(life.GET_REPAIR, {"id": repair_id})
+    if not rows:
+        raise NotFound(f"no repair {repair_id!r}")
+    props, uid = dict(rows[0]["repair"]), str(rows[0]["record"])
+    rec = load_record(store, uid)
+    assert rec is not None
+    if not (actor.is_operator or is_its_provider(actor.caller, rec)):
+        raise Forbidden("only the record's provider, or an operator, decides a repair")
+    if props["status"] != REQUESTED:
+        raise InvalidInput(f"repairId: already {props['status']}")
+    requested = as_date(props["requested_on"])
+    day = step_day(on, actor, not_before=requested, what="the request")
+    rule = policy.repair
+    update: dict[str, Any] = {"decided_on": day.isoformat(), "decided_by": actor.name,
+                              "note": note, "approved": approve}
+    if not approve:
+        update["status"] = REJECTED
+        note_event(store, rec, actor, kind="repair_rejected", on=day, reason=note, ref=repair_id)
+    else:
+        if rule.effect == "removed_from_query":  # Huancui: the provider's certificate
+            if not (certificate_no or "").strip():
+                raise InvalidInput(f"certificateNo: the provider's repair certificate is "
+                                   f"required ({rule.article})")
+            update["certificate_no"] = certificate_no
+        effective = day
+        approximate = False
+        if rule.publicity_working_days:
+            publicity = deadline(day, rule.publicity_working_days)
+            update["publicity_ends"] = publicity.due.isoformat()
+            effective = publicity.due + dt.timedelta(days=1)
+            approximate = publicity.approximate
+        update.update(effective_on=effective.isoformat(), calendar_approximate=approximate,
+                      status=IN_PUBLICITY if effective > day else APPROVED)
+        platform_due = (deadline(day, rule.platform_working_days).due
+                        if rule.platform_working_days is not None else None)
+        change_status(
+            store, rec, actor, status="repaired", kind="repaired", on=effective,
+            reason=note or f"credit repair approved ({rule.article})", ref=repair_id,
+            due=platform_due,
+        )
+    props.update(update)
+    store.write_one(life.UPDATE_REPAIR, {"id": repair_id, "props": update})
+    return RepairView(props, uid)
+
+
+def _repairs(store: GraphStore, uid: str) -> list[dict[str, Any]]:
+    return [dict(r["repair"]) for r in store.read(life.REPAIRS_OF_RECORD, {"uid": uid})]
+
+
+def repairs_of(store: GraphStore, uid: str, today: dt.date) -> list[RepairView]:
+    out = []
+    for props in _repairs(store, uid):
+        if props["status"] == IN_PUBLICITY and (as_date(props.get("effective_on"))
+                                                or today) <= today:
+            props = {**props, "status": APPROVED}
+        out.append(RepairView(props, uid))
+    return out
+
+
+# --------------------------------------------------------------------------- deletion
+
+
+@dataclass(frozen=True)
+class DeletionResult:
+    record_uid: str
+    subject: str
+    event_id: str
+    effective_on: dt.date
+    due: dt.date | None
+    calendar_approximate: bool
+
+
+def delete_positive_record(
+    store: GraphStore, rules: AccessRules, actor: Actor, *, record_uid: str,
+    on: dt.date | None = None,
+) -> DeletionResult:
+    policy = rules.policy
+    rule = policy.positive_deletion
+    rec = record_for(store, rules, actor, record_uid, allowed=operator_or_own_subject,
+                     who="the record's subject or an operator")
+    if not rule.available:
+        raise ProcedureNotAvailable(
+            f"the {policy.name} policy gives no right to delete positive records "
+            f"({rule.article})"
+        )
+    kind = str(rec.props.get("kind", ""))
+    if kind not in rule.kinds:
+        raise ProcedureNotAvailable(
+            f"only {', '.join(rule.kinds)} can be deleted on request ({rule.article}); "
+            f"this record is {kind!r}"
+        )
+    day = step_day(on, actor, not_before=None, what="")
+    state = rec.state(policy, day)
+    if state.standing.value in ("deleted", "withdrawn", "revoked"):
+        raise InvalidInput(f"recordId: the record is already {state.standing.value}")
+    due = deadline(day, rule.working_days) if rule.working_days is not None else None
+    event = change_status(store, rec, actor, status="deleted", kind="deleted_on_request",
+                          on=day, reason=f"the subject asked for deletion ({rule.article})",
+                          due=due.due if due else None)
+    return DeletionResult(rec.uid, rec.subject, event, day, due.due if due else None,
+                          bool(due and due.approximate))

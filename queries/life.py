@@ -1,0 +1,133 @@
+"""The procedures that change a record's life: events, objections, repairs.
+
+Every change adds an ``Event`` linked to the record and appends a dated entry to the
+record's ``states``; nothing is overwritten without one (Wuhan Art. 34, Huancui Art. 36,
+Nantong Art. 36). The record's ``objections`` (a JSON summary of its objections' dated
+steps, read by ``schema.record_life``) is written with a revision check, so two
+procedures racing on one record cannot lose each other's step.
+"""
+
+RECORD_FOR_PROCEDURE = """
+MATCH (r:Record {uid: $uid})-[:CONCERNS]->(s:Subject)
+RETURN properties(r) AS record, s.kind AS subject_kind, s.terminated AS subject_ended,
+       coalesce(r.life_rev, 0) AS rev
+"""
+
+# A status change effective on ``$on``; ``$entry`` is ``on|status|event id``.
+CHANGE_STATUS = """
+MATCH (r:Record {uid: $uid})
+CREATE (ev:Event {id: $event_id, kind: $kind, actor: $actor, actor_role: $actor_role,
+                  at: $at, on: $on, reason: $reason, ref: $ref, due: $due,
+                  from_status: r.status, to_status: $status})
+CREATE (ev)-[:CHANGED]->(r)
+SET r.states = coalesce(r.states, []) + [$entry], r.status = $status
+RETURN ev.id AS id
+"""
+
+# An event that changes no status (an objection filed, forwarded, answered...).
+NOTE_EVENT = """
+MATCH (r:Record {uid: $uid})
+CREATE (ev:Event {id: $event_id, kind: $kind, actor: $actor, actor_role: $actor_role,
+                  at: $at, on: $on, reason: $reason, ref: $ref, due: $due})
+CREATE (ev)-[:CHANGED]->(r)
+RETURN ev.id AS id
+"""
+
+# The record's objection summary, only if nobody changed it since it was read.
+WRITE_OBJECTION_WINDOWS = """
+MATCH (r:Record {uid: $uid})
+WHERE coalesce(r.life_rev, 0) = $rev
+SET r.objections = $windows, r.life_rev = $rev + 1
+RETURN r.uid AS uid
+"""
+
+CREATE_OBJECTION = """
+MATCH (r:Record {uid: $uid})
+CREATE (o:Objection {id: $id})
+SET o += $props
+CREATE (o)-[:AGAINST]->(r)
+RETURN o.id AS id
+"""
+
+UPDATE_OBJECTION = """
+MATCH (o:Objection {id: $id})
+SET o += $props
+RETURN properties(o) AS objection
+"""
+
+GET_OBJECTION = """
+MATCH (o:Objection {id: $id})-[:AGAINST]->(r:Record)
+RETURN properties(o) AS objection, r.uid AS record
+"""
+
+OBJECTIONS_OF_RECORD = """
+MATCH (r:Record {uid: $uid})<-[:AGAINST]-(o:Objection)
+RETURN properties(o) AS objection
+ORDER BY o.filed_on, o.id
+"""
+
+PENDING_OBJECTIONS = """
+MATCH (o:Objection {status: $pending})-[:AGAINST]->(r:Record)
+RETURN properties(o) AS objection, r.provider AS provider
+ORDER BY o.filed_on, o.id
+"""
+
+# Records of the same subject and kind, for Nantong's "no similar act within a year".
+SIMILAR_RECORDS = """
+MATCH (s:Subject {code: $subject})
+WITH s
+MATCH (s)<-[:CONCERNS]-(r:Record)
+WHERE r.kind = $kind AND r.category = $negative AND r.uid <> $uid
+RETURN properties(r) AS record
+"""
+
+CREATE_REPAIR = """
+MATCH (r:Record {uid: $uid})
+CREATE (p:Repair {id: $id})
+SET p += $props
+CREATE (p)-[:REPAIRS]->(r)
+RETURN p.id AS id
+"""
+
+UPDATE_REPAIR = """
+MATCH (p:Repair {id: $id})
+SET p += $props
+RETURN properties(p) AS repair
+"""
+
+GET_REPAIR = """
+MATCH (p:Repair {id: $id})-[:REPAIRS]->(r:Record)
+RETURN properties(p) AS repair, r.uid AS record
+"""
+
+REPAIRS_OF_RECORD = """
+MATCH (r:Record {uid: $uid})<-[:REPAIRS]-(p:Repair)
+RETURN properties(p) AS repair
+ORDER BY p.requested_on, p.id
+"""
+
+EVENTS_OF_RECORD = """
+MATCH (r:Record {uid: $uid})<-[:CHANGED]-(ev:Event)
+RETURN properties(ev) AS event
+ORDER BY ev.on, ev.at, ev.id
+"""
+
+VERSIONS_OF_RECORD = """
+MATCH (r:Record {uid: $uid})<-[:VERSION_OF]-(v:RecordVersion)
+RETURN properties(v) AS version
+ORDER BY v.version
+"""
+
+# A correction decided on an objection: the old content becomes a version, the new one
+# takes effect on ``$on`` (Wuhan Art. 31, Nantong Art. 32: corrections make a new version).
+CORRECT_RECORD = """
+MATCH (r:Record {uid: $uid})
+CREATE (v:RecordVersion)
+SET v += properties(r), v.superseded_at = $at, v.superseded_by = $event_id
+CREATE (v)-[:VERSION_OF]->(r)
+SET r += $changes, r.version = coalesce(r.version, 1) + 1, r.content_since = $on
+CREATE (ev:Event {id: $event_id, kind: $kind, actor: $actor, actor_role: $actor_role,
+                  at: $at, on: $on, reason: $reason, ref: $ref})
+CREATE (ev)-[:CHANGED]->(r)
+RETURN r.version AS version
+"""
