@@ -1,4 +1,5 @@
-"""The FastAPI application: GraphQL at /graphql, health at /healthz, metrics at /metrics."""
+"""The FastAPI application: the web explorer at /, GraphQL at /graphql, health at /healthz,
+metrics at /metrics."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from api.ratelimit import RateLimiter
 from api.search import backfill_search_props
 from api.settings import Settings, load_settings
 from api.state import AppState
+from api.web import mount_explorer
 from graph.store import GraphStore
 from loaders.demo import load_demo_if_empty
 from schema.access import AccessRules, load_limited_sharing
@@ -108,6 +110,7 @@ def create_app(
         metrics=metrics,
     )
     app.include_router(graphql, prefix="/graphql")
+    mount_explorer(app)
 
     @app.get("/healthz")
     async def healthz(request: Request) -> JSONResponse:

@@ -17,6 +17,7 @@ from typing import Annotated, TypeVar
 import typer
 
 from api import log_masking
+from api.cli_analyze import analyze_app
 from api.cli_audit import audit_app
 from api.cli_feedback import feedback_app
 from api.settings import load_settings
@@ -36,6 +37,7 @@ providers_app = typer.Typer(help="Providers' submission discipline (Nantong Art.
 app.add_typer(providers_app, name="providers")
 app.add_typer(audit_app, name="audit")
 app.add_typer(feedback_app, name="feedback")
+app.add_typer(analyze_app, name="analyze")
 keys_app = typer.Typer(help="API keys: made once, stored as hashes (DOMAIN.md section 5).")
 app.add_typer(keys_app, name="keys")
 

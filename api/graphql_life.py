@@ -134,7 +134,8 @@ class RepairType:
     id: str
     record_id: str
     status: str = strawberry.field(
-        description="requested, in_publicity (approved, not yet in effect), approved, rejected."
+        description="requested, in_publicity (approved, not yet in effect), approved, "
+        "rejected, cancelled (stopped during its publicity)."
     )
     reason: str
     requested_on: dt.date
@@ -487,6 +488,17 @@ class LifeMutation:
         v = await run_in_threadpool(lambda: rep.decide_repair(
             ctx.state.store, ctx.rules, _actor(ctx), repair_id=repair_id, approve=approve,
             note=note, certificate_no=certificate_no, on=on))
+        _done(ctx, v.props.get("subject"))
+        return RepairType.of(v)
+
+    @strawberry.mutation(description="Stop an approved repair during its publicity, on a "
+                         "founded objection (Nantong Art. 35). Operators.")
+    async def cancel_repair(
+        self, info: Info[Any, Any], repair_id: str, reason: str, on: dt.date | None = None
+    ) -> RepairType:
+        ctx = ctx_of(info)
+        v = await run_in_threadpool(lambda: rep.cancel_repair(
+            ctx.state.store, ctx.rules, _actor(ctx), repair_id=repair_id, reason=reason, on=on))
         _done(ctx, v.props.get("subject"))
         return RepairType.of(v)
 

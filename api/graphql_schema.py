@@ -15,8 +15,10 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, Info
 
 from api import explore
+from api.check_ids import issue
 from api.checks import check_key, check_sanctions
 from api.context import RequestContext
+from api.graphql_analytics import AnalyticsQuery
 from api.graphql_explore import (
     ControllerView,
     GraphPathView,
@@ -25,6 +27,7 @@ from api.graphql_explore import (
     path_view,
     subgraph_view,
 )
+from api.graphql_export import ExportQuery
 from api.graphql_feedback import FeedbackMutation, FeedbackQuery
 from api.graphql_life import LifeMutation, LifeQuery
 from api.graphql_lists import ListsQuery
@@ -67,8 +70,6 @@ def _guard_person(ctx: RequestContext, key: str) -> None:
 def _run_check(
     ctx: RequestContext, code: str, measure: str | None, as_of: dt.date | None
 ) -> sanctions.SanctionCheck:
-    from api.check_ids import issue
-
     key = check_key(code)
     _guard_person(ctx, key)
     day = as_of or ctx.today
@@ -404,7 +405,9 @@ class CoreMutation:
 TYPES = (Entity, Person, RoleHeld, CreditRecord)
 
 # Each part of the surface keeps its fields in its own module; the roots merge them.
-Query = merge_types("Query", (CoreQuery, LifeQuery, ListsQuery, FeedbackQuery))
+Query = merge_types(
+    "Query", (CoreQuery, LifeQuery, ListsQuery, FeedbackQuery, AnalyticsQuery, ExportQuery)
+)
 Mutation = merge_types("Mutation", (CoreMutation, LifeMutation, FeedbackMutation))
 
 
@@ -454,6 +457,7 @@ def build_schema(
             "CreditRecord.objections": 1,
             "CreditRecord.repairs": 1,
             "ListMembersPage.members": 100,
+            "RelatedParty.links": 2,
         }
     )
     return CreditGraphSchema(

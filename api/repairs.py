@@ -41,7 +41,8 @@ from schema.policy import Policy, add_years
 from schema.record_life import Standing, deadline
 from schema.record_view import as_date
 
-REQUESTED, IN_PUBLICITY, APPROVED, REJECTED = "requested", "in_publicity", "approved", "rejected"
+REQUESTED, IN_PUBLICITY, APPROVED = "requested", "in_publicity", "approved"
+REJECTED, CANCELLED = "rejected", "cancelled"
 
 
 class ProcedureNotAvailable(CreditGraphError):
@@ -145,7 +146,8 @@ def request_repair(
             f"{policy.repair.note or 'not provided'})"
         )
     day = step_day(on, actor, not_before=None, what="")
-    open_ = [r for r in _repairs(store, rec.uid) if r["status"] in (REQUESTED, IN_PUBLICITY)]
+    open_ = [r for r in _repairs(store, rec.uid) if r["status"] == REQUESTED or (
+        r["status"] == IN_PUBLICITY and (as_date(r.get("effective_on")) or day) > day)]
     if open_:
         raise InvalidInput(f"recordId: repair {open_[0]['id']} of this record is still open")
     unmet = _unmet_conditions(store, policy, rec, day, corrected_on, commitment)
@@ -215,6 +217,37 @@ def decide_repair(
             reason=note or f"credit repair approved ({rule.article})", ref=repair_id,
             due=platform_due,
         )
+    props.update(update)
+    store.write_one(life.UPDATE_REPAIR, {"id": repair_id, "props": update})
+    return RepairView(props, uid)
+
+
+def cancel_repair(
+    store: GraphStore, rules: AccessRules, actor: Actor, *, repair_id: str, reason: str,
+    on: dt.date | None = None,
+) -> RepairView:
+    """A founded objection during the publicity stops an approved repair before it takes
+    effect (Nantong Art. 35: publicised "无异议的" before it is used). The repair's dated
+    state stays in the record's history and a later entry on the same day restores it,
+    so nothing is rewritten."""
+    reason = require_text(reason, "reason")
+    if not actor.is_operator:
+        raise Forbidden("only an operator of the platform stops a repair in publicity")
+    rows = store.read(life.GET_REPAIR, {"id": repair_id})
+    if not rows:
+        raise NotFound(f"no repair {repair_id!r}")
+    props, uid = dict(rows[0]["repair"]), str(rows[0]["record"])
+    effective = as_date(props.get("effective_on"))
+    decided = as_date(props.get("decided_on"))
+    day = step_day(on, actor, not_before=decided, what="the decision")
+    if props["status"] != IN_PUBLICITY or effective is None or day >= effective:
+        raise InvalidInput("repairId: only a repair still in its publicity can be stopped")
+    rec = load_record(store, uid)
+    assert rec is not None
+    change_status(store, rec, actor, status="active", kind="repair_cancelled", on=effective,
+                  reason=reason, ref=repair_id)
+    update = {"status": CANCELLED, "cancelled_on": day.isoformat(), "cancel_reason": reason,
+              "cancelled_by": actor.name}
     props.update(update)
     store.write_one(life.UPDATE_REPAIR, {"id": repair_id, "props": update})
     return RepairView(props, uid)

@@ -136,6 +136,40 @@ def test_provider_deadline_counts_working_days_across_national_day() -> None:
     assert steps["first_step"].due == D("2026-09-22")  # 3: Sun 20, Mon 21, Tue 22
 
 
+# Filed Monday 28 September, forwarded Wednesday 30 September, the provider's reply on
+# Tuesday 20 October: each step's due day counted across the National Day holiday, with
+# the adjusted working Saturday 10 October counted.
+DUE = {
+    "wuhan": {"first_step": "2026-09-30", "provider_verification": "2026-10-20",
+              "afterwards": "2026-10-27"},  # Art. 31: 2, 10, 5
+    "huancui": {"first_step": "2026-10-08", "provider_verification": "2026-10-27",
+                "afterwards": None},  # Art. 29: 3, 15, promptly
+    "nantong": {"first_step": "2026-10-16", "provider_verification": "2026-10-13",
+                "afterwards": "2026-10-23"},  # Art. 32: 10, 5, 3
+    "zhengzhou": {"first_step": "2026-10-08", "provider_verification": "2026-10-27",
+                  "afterwards": "2026-10-22"},  # Art. 23: 3, 15, 2
+    "yangjiang": {"first_step": "2026-10-08", "second_step": "2026-10-12",
+                  "provider_verification": "2026-10-20",
+                  "afterwards": "2026-10-23"},  # Art. 24-27: 3, 3, 10, 3
+}
+
+
+@pytest.mark.parametrize("policy", sorted(DUE))
+def test_each_policys_objection_deadlines(policy: str) -> None:
+    steps = objection_steps({"filed_on": "2026-09-28", "forwarded_on": "2026-09-30",
+                             "replied_on": "2026-10-20"}, load_policy(policy))
+    got = {s.name: s.due.isoformat() if s.due else None for s in steps}
+    assert got == DUE[policy]
+    assert not any(s.approximate for s in steps)
+
+
+def test_yangjiang_complex_case_gets_twenty_working_days() -> None:
+    steps = objection_steps({"filed_on": "2026-09-28", "forwarded_on": "2026-09-30",
+                             "complex": True}, load_policy("yangjiang"))
+    provider = next(s for s in steps if s.name == "provider_verification")
+    assert provider.working_days == 20 and provider.due == D("2026-11-03")
+
+
 def test_wuhan_reply_on_the_last_working_day_keeps_the_record(
     store: GraphStore, write_jsonl: Write
 ) -> None:
@@ -331,6 +365,36 @@ def test_nantong_repair_takes_effect_after_publicity_across_a_weekend(
     assert rec.state(load_policy("nantong"), D("2026-11-26")).standing is Standing.REPAIRED
 
 
+def test_nantong_repair_stopped_during_publicity_never_takes_effect(
+    store: GraphStore, write_jsonl: Write
+) -> None:
+    world(store, write_jsonl, record("R0", CO, "2025-03-03", kind="tax_arrears",
+                                     severity="serious"))
+    r = rules("nantong")
+    asked = rep.request_repair(store, r, SELF, record_uid="t:R0", reason="已整改",
+                               corrected_on=D("2025-06-01"), commitment=True, on=D("2026-11-16"))
+    rep.decide_repair(store, r, PROVIDER, repair_id=asked.id, approve=True, note=None,
+                      on=D("2026-11-18"))
+    with pytest.raises(Forbidden):
+        rep.cancel_repair(store, r, SELF, repair_id=asked.id, reason="x")
+    stopped = rep.cancel_repair(store, r, OPERATOR, repair_id=asked.id,
+                                reason="公示期间收到有效异议", on=D("2026-11-20"))
+    assert stopped.props["status"] == "cancelled"
+    basis = {m.basis_record_id for m in check(store, CO, "2026-11-30", "nantong").measures}
+    assert "t:R0" in basis
+    rec = load_record(store, "t:R0")
+    assert rec is not None
+    assert rec.state(load_policy("nantong"), D("2026-11-30")).standing is Standing.IN_FORCE
+
+
+def test_deadlines_past_the_official_calendar_are_flagged_approximate() -> None:
+    steps = objection_steps({"filed_on": "2090-03-01", "forwarded_on": "2090-03-03"},
+                            load_policy("huancui"))
+    assert all(s.approximate for s in steps if s.due is not None)
+    covered = objection_steps({"filed_on": "2026-03-02"}, load_policy("huancui"))
+    assert covered[0].due is not None and not covered[0].approximate
+
+
 @pytest.mark.parametrize(
     ("corrected_on", "extra", "reason"),
     [
@@ -379,7 +443,8 @@ def test_positive_record_deleted_on_request_where_the_policy_allows(
 ) -> None:
     world(store, write_jsonl,
           record("C1", CO, "2026-01-05", category="positive", kind="commendation",
-                 list="red"))
+                 list="red"),
+          record("C2", CO, "2026-01-05", category="positive", kind="donation"))
     with pytest.raises(rep.ProcedureNotAvailable, match="no right"):
         rep.delete_positive_record(store, rules("nantong"), SELF, record_uid="t:C1")
     with pytest.raises(rep.ProcedureNotAvailable, match="only commendation"):
@@ -391,6 +456,9 @@ def test_positive_record_deleted_on_request_where_the_policy_allows(
     assert rec is not None
     assert rec.state(load_policy("wuhan"), D("2026-09-30")).standing is Standing.DELETED
     assert rec.state(load_policy("wuhan"), D("2026-09-29")).standing is Standing.IN_FORCE
+    done = rep.delete_positive_record(store, rules("huancui"), SELF, record_uid="t:C2",
+                                      on=D("2026-09-30"))
+    assert done.due == D("2026-10-13")  # Huancui Art. 33: 5 working days
 
 
 # -- feedback and reversal ---------------------------------------------------------------

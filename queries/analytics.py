@@ -1,0 +1,52 @@
+"""Reads behind the whole-graph analytics (``graph/analytics``): the dishonest subjects
+and the roles around them.
+
+Which records are in force on a date is decided in Python (``schema.record_life``), so
+these queries only bring candidates, in bounded batches:
+
+- ``NEGATIVE_RECORDS_DECIDED`` reads the negative records decided in one window of dates
+  (``$from`` inclusive, ``$to`` exclusive), served by the ``Record.decided_on`` index; the
+  caller walks the windows from ``NEGATIVE_RECORDS_FIRST`` to the date asked, so no reply
+  holds more than one window of records. Records with ``version`` above 1 come too: their
+  content on the date may have been negative before a provider changed it (the caller
+  reads the content that stood on the date, ``api.checks.with_content_on`` style).
+- ``ANALYTICS_LINKS_OF`` reads the roles of a batch of subjects held on ``$on``, both
+  directions, cut at ``$cap`` per subject in the engine (a hub is reported, not shipped);
+  the same query over the outer ring gives the roles among its subjects (filtered in
+  Python: an ``IN $list`` over a whole ring would be a linear scan per row in FalkorDB).
+
+As in ``queries/explore.py``: filters on the far node sit after a ``WITH`` so FalkorDB
+starts from the index lookup of the listed subject, and ``r`` is named in what is returned
+so parallel relationships between two nodes are not collapsed.
+"""
+
+# The earliest decision date among the records the windows must cover (one row).
+NEGATIVE_RECORDS_FIRST = """
+MATCH (r:Record)
+WHERE r.category = $category OR r.version > 1
+RETURN min(r.decided_on) AS first
+"""
+
+NEGATIVE_RECORDS_DECIDED = """
+MATCH (r:Record)
+WHERE r.decided_on >= $from AND r.decided_on < $to
+WITH r
+WHERE r.category = $category OR r.version > 1
+MATCH (r)-[:CONCERNS]->(s:Subject)
+RETURN s.code AS code, s.kind AS subject_kind, s.name AS subject_name,
+       s.terminated AS subject_ended, properties(r) AS record
+"""
+
+ANALYTICS_LINKS_OF = """
+UNWIND $codes AS c
+MATCH (s:Subject {code: c})
+      -[r:LEGAL_REPRESENTATIVE_OF|PRINCIPAL_OF|DIRECTOR_OF|SUPERVISOR_OF|MANAGER_OF|SHAREHOLDER_OF|BRANCH_OF]-
+      (n:Subject)
+WITH c, s, r, n
+WHERE coalesce(r.since, $min_date) <= $on
+  AND coalesce(r.until, $max_date) >= $on
+  AND ($persons OR NOT n:Person)
+WITH c, collect([n.code, n.kind, n.name, type(r), startNode(r) = s, r.since, r.until,
+                 r.share_ratio]) AS links
+RETURN c AS code, size(links) AS degree, links[..$cap] AS links
+"""
