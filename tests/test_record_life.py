@@ -502,3 +502,31 @@ def test_application_reported_before_a_repair_is_listed_for_reversal_after_it(
     assert due.application.id == applied.id
     assert [(b.ref.uid, b.standing) for b in due.basis] == [("t:R0", Standing.REPAIRED)]
     assert due.other_basis == ()
+
+
+def test_monthly_report_counts_only_the_month_asked(
+    store: GraphStore, write_jsonl: Write
+) -> None:
+    """Regression: FalkorDB's string range index let ``< '2026-01-01'`` match the whole
+    of 2026, so the report for December 2025 counted the next year's applications too."""
+    from api import feedback
+    from api.check_ids import issue
+
+    world(store, write_jsonl, record("R2", CO, "2025-09-01", severity="serious"))
+    policy = load_policy("nantong")
+    secret = b"k" * 32
+    bank = Caller(CallerRole.AGENCY, key_name="bank", unit="bank")
+    for day in ("2025-12-10", "2026-06-15", "2026-11-20"):
+        feedback.report_applied(
+            store, bank, secret=secret, policy=policy, catalogue=CATALOGUE,
+            check_id=issue(secret, CO, D(day), policy.name), code=CO,
+            measure="NO_PUBLIC_PROCUREMENT", applied=True, today=D(day),
+        )
+
+    def applied_in(month: str) -> int:
+        report = feedback.monthly_report(store, policy=policy, catalogue=CATALOGUE,
+                                         month=month, today=TODAY)
+        return sum(r.applied for r in report.rows)
+
+    months = ("2025-11", "2025-12", "2026-01", "2026-06", "2026-07", "2026-11")
+    assert [applied_in(m) for m in months] == [0, 1, 0, 1, 0, 1]

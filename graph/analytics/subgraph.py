@@ -189,12 +189,24 @@ def store_record_rows(store: GraphStore, on: dt.date) -> Iterator[dict[str, Any]
     if not first:
         return
     start = dt.date.fromisoformat(str(first)[:10])
+    seen: set[str] = set()
     for lo, hi in _months(start, on):
         rows = store.read(
             NEGATIVE_RECORDS_DECIDED,
-            {"from": lo.isoformat(), "to": hi.isoformat(), "category": Category.NEGATIVE.value},
+            {"from": lo.isoformat(), "last": (hi - dt.timedelta(days=1)).isoformat(),
+             "category": Category.NEGATIVE.value},
         )
-        yield from _content_on(store, rows, on)
+        # FalkorDB's string range index returns records past the window's upper bound
+        # (graph/dialect.py): keep each record once, in the window it belongs to.
+        low, high = lo.isoformat(), hi.isoformat()
+        mine = []
+        for r in rows:
+            uid = r["record"]["uid"]
+            if uid in seen or not low <= str(r["record"]["decided_on"])[:10] < high:
+                continue
+            seen.add(uid)
+            mine.append(r)
+        yield from _content_on(store, mine, on)
 
 
 def _content_on(
