@@ -46,6 +46,7 @@ from queries.explore import (
 from queries.roles import REL_TYPES
 from schema.codes import is_external, mask_code
 from schema.errors import InvalidInput, LimitExceeded, NotFound
+from schema.record_view import as_date
 
 __all__ = [
     "BENEFICIAL_OWNER_SHARE",
@@ -215,12 +216,6 @@ def _link_types(types: Iterable[str] | None) -> list[str]:
     return out
 
 
-def _day(value: Any) -> dt.date | None:
-    if value is None or value == "":
-        return None
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
-
-
 def _node(row: Mapping[str, Any]) -> GraphNode:
     code = str(row["code"])
     kind = row.get("kind") or (
@@ -297,7 +292,9 @@ class _Walk:
                 self.capped.add(code)
             for other, rel_type, outgoing, since, until, share in row["links"]:
                 holder, entity = (code, other) if outgoing else (other, code)
-                self._add(GraphEdge(rel_type, holder, entity, _day(since), _day(until), share))
+                self._add(
+                    GraphEdge(rel_type, holder, entity, as_date(since), as_date(until), share)
+                )
         for code in todo:
             self.expanded.add(code)
             self.adjacency.setdefault(code, {})
@@ -313,8 +310,8 @@ class _Walk:
                     row["type"],
                     row["code"],
                     row["other"],
-                    _day(row["since"]),
-                    _day(row["until"]),
+                    as_date(row["since"]),
+                    as_date(row["until"]),
                     row["share_ratio"],
                 )
             )
@@ -328,7 +325,8 @@ class _Walk:
         return out
 
 
-def _edge_order(e: GraphEdge) -> tuple[str, str, str, dt.date, dt.date]:
+def edge_order(e: GraphEdge) -> tuple[str, str, str, dt.date, dt.date]:
+    """One order for every edge list served, so an export lists edges as the API does."""
     return (e.from_code, e.to_code, e.type, e.since or dt.date.min, e.until or dt.date.max)
 
 
@@ -407,7 +405,7 @@ def find_paths(
 def _as_path(walk: _Walk, codes: list[str], names: Mapping[str, GraphNode]) -> GraphPath:
     edges: list[GraphEdge] = []
     for u, v in pairwise(codes):
-        edges.extend(sorted(walk.adjacency[u][v], key=_edge_order))
+        edges.extend(sorted(walk.adjacency[u][v], key=edge_order))
     return GraphPath(
         nodes=tuple(names.get(c, GraphNode(c, None, "entity")) for c in codes),
         edges=tuple(edges),
@@ -540,7 +538,7 @@ def neighborhood(
     }
     return Subgraph(
         nodes=tuple(names.get(c, GraphNode(c, None, "entity")) for c in nodes),
-        edges=tuple(sorted(edges, key=_edge_order)),
+        edges=tuple(sorted(edges, key=edge_order)),
         truncated=truncated,
     )
 

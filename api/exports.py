@@ -40,6 +40,7 @@ from graph.store import GraphStore
 from queries.explore import LINK_TYPES, LINKS_AMONG, SUBJECTS_BRIEF
 from schema.codes import is_external, mask_code
 from schema.errors import InvalidInput, LimitExceeded, NotFound
+from schema.record_view import as_date
 
 __all__ = [
     "MAX_CODES",
@@ -118,16 +119,6 @@ def _kind(row: Mapping[str, Any]) -> str:
     return "external" if is_external(str(row["code"])) else "entity"
 
 
-def _day(value: Any) -> dt.date | None:
-    if value is None or value == "":
-        return None
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
-
-
-def _edge_order(e: explore.GraphEdge) -> tuple[str, str, str, dt.date, dt.date]:
-    return (e.from_code, e.to_code, e.type, e.since or dt.date.min, e.until or dt.date.max)
-
-
 def induced_subgraph(
     store: GraphStore,
     codes: Sequence[str],
@@ -166,14 +157,14 @@ def induced_subgraph(
     }
     edges = {
         explore.GraphEdge(
-            row["type"], row["code"], row["other"], _day(row["since"]), _day(row["until"]),
+            row["type"], row["code"], row["other"], as_date(row["since"]), as_date(row["until"]),
             row["share_ratio"],
         )
         for row in store.read(LINKS_AMONG, params)
     }
     return explore.Subgraph(
         nodes=tuple(found[k] for k in keys),
-        edges=tuple(sorted(edges, key=_edge_order)),
+        edges=tuple(sorted(edges, key=explore.edge_order)),
         truncated=False,
     )
 

@@ -39,6 +39,7 @@ from graph.store import GraphStore
 from queries.explore import SUBJECTS_BRIEF
 from schema.access import Caller, CallerRole, can_see_persons, shown_code
 from schema.errors import InvalidInput, LimitExceeded, NotFound
+from schema.record_view import as_date
 
 CACHE_TTL_SECONDS = 60.0
 #: Each entry holds a whole subgraph: a handful, not one per caller.
@@ -151,10 +152,6 @@ class KeyPerson:
     as_of: dt.date
 
 
-def _day(value: str | None) -> dt.date | None:
-    return dt.date.fromisoformat(value) if value else None
-
-
 def _subject(a: Analysis, code: str, ctx: RequestContext) -> AnalyticsSubject:
     sub = a.sub
     return AnalyticsSubject(
@@ -258,7 +255,7 @@ class AnalyticsQuery:
                 offices=[
                     KeyOffice(company_code=shown_code(ctx.caller, o.company),
                               company_name=a.sub.name(o.company), type=o.type,
-                              since=_day(o.since), until=_day(o.until),
+                              since=as_date(o.since), until=as_date(o.until),
                               blacklisted=o.blacklisted)
                     for o in p.offices
                 ],

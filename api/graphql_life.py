@@ -22,11 +22,11 @@ from api.context import RequestContext
 from api.graphql_types import CreditRecord, ctx_of
 from api.record_procedures import (
     Actor,
-    StoredRecord,
     is_concerned,
     is_its_provider,
     load_record,
 )
+from graph.record_versions import with_content_on
 from graph.store import GraphStore
 from queries import life
 from schema.access import CallerRole, shown_code
@@ -50,9 +50,10 @@ def _actor(ctx: RequestContext) -> Actor:
     return Actor(ctx.caller, ctx.today)
 
 
-def _may_see_details(ctx: RequestContext, rec: StoredRecord) -> bool:
+def _may_see_details(ctx: RequestContext, record: Mapping[str, Any]) -> bool:
     c = ctx.caller
-    return c.role is CallerRole.OPERATOR or is_concerned(c, rec) or is_its_provider(c, rec)
+    return (c.role is CallerRole.OPERATOR or is_concerned(c, record)
+            or is_its_provider(c, record))
 
 
 @strawberry.type(description="One step of an objection, with its deadline in working days.")
@@ -255,18 +256,10 @@ class RecordCorrectionInput:
 # --------------------------------------------------------------------------- fields on records
 
 
-def _stored(store: GraphStore, uid: str) -> StoredRecord:
-    rec = load_record(store, uid)
-    if rec is None:
-        raise NotFound(f"no record {uid!r}")
-    return rec
-
-
 async def record_objections(info: Info[Any, Any], props: Mapping[str, Any]) -> list[ObjectionType]:
     ctx = ctx_of(info)
     uid = str(props["uid"])
-    rec = StoredRecord(props, "", None, 0)
-    if not _may_see_details(ctx, rec):
+    if not _may_see_details(ctx, props):
         return []
     views = await run_in_threadpool(obj.objections_of, ctx.state.store, ctx.state.policy, uid)
     return [ObjectionType.of(v, ctx) for v in views]
@@ -274,8 +267,7 @@ async def record_objections(info: Info[Any, Any], props: Mapping[str, Any]) -> l
 
 async def record_repairs(info: Info[Any, Any], props: Mapping[str, Any]) -> list[RepairType]:
     ctx = ctx_of(info)
-    rec = StoredRecord(props, "", None, 0)
-    if not _may_see_details(ctx, rec):
+    if not _may_see_details(ctx, props):
         return []
     views = await run_in_threadpool(rep.repairs_of, ctx.state.store, str(props["uid"]),
                                     ctx.today)
@@ -312,7 +304,7 @@ def _history(store: GraphStore, uid: str) -> RecordHistory:
 
 async def record_history(info: Info[Any, Any], props: Mapping[str, Any]) -> RecordHistory:
     ctx = ctx_of(info)
-    if not _may_see_details(ctx, StoredRecord(props, "", None, 0)):
+    if not _may_see_details(ctx, props):
         raise Forbidden("a record's history is for its subject, its provider and operators")
     return await run_in_threadpool(_history, ctx.state.store, str(props["uid"]))
 
@@ -322,8 +314,8 @@ async def record_history(info: Info[Any, Any], props: Mapping[str, Any]) -> Reco
 
 def _objection_for(ctx: RequestContext, objection_id: str) -> obj.ObjectionView:
     view = obj.get_objection(ctx.state.store, ctx.state.policy, objection_id)
-    rec = _stored(ctx.state.store, view.record_uid)
-    if not _may_see_details(ctx, rec):
+    rec = load_record(ctx.state.store, view.record_uid)
+    if not _may_see_details(ctx, rec.props):
         raise NotFound(f"no objection {objection_id!r}")
     ctx.touch(rec.subject)
     return view
@@ -337,11 +329,9 @@ class LifeQuery:
         self, info: Info[Any, Any], record_id: str, as_of: dt.date | None = None
     ) -> CreditRecord:
         ctx = ctx_of(info)
-        rec = await run_in_threadpool(_stored, ctx.state.store, record_id)
+        rec = await run_in_threadpool(load_record, ctx.state.store, record_id)
         day = as_of or ctx.today
         if as_of is not None:
-            from api.checks import with_content_on
-
             rows = await run_in_threadpool(
                 with_content_on, ctx.state.store, [{"record": dict(rec.props)}], day
             )
@@ -351,7 +341,7 @@ class LifeQuery:
         if not ctx.rules.can_see_record(
             ctx.caller, props, subject_kind=rec.subject_kind, subject_ended=rec.subject_ended,
             today=day,
-        ) and not _may_see_details(ctx, rec):
+        ) and not _may_see_details(ctx, rec.props):
             raise NotFound(f"no record {record_id!r}")
         ctx.touch(rec.subject)
         ctx.count(1)

@@ -16,9 +16,10 @@ from starlette.concurrency import run_in_threadpool
 from strawberry.types import Info
 
 from api import lists
-from api.checks import check_key, with_content_on
+from api.checks import check_key
 from api.context import RequestContext
 from api.graphql_types import ctx_of
+from graph.record_versions import with_content_on
 from schema.access import can_see_subject, shown_code
 
 

@@ -16,9 +16,9 @@ import strawberry
 from starlette.concurrency import run_in_threadpool
 from strawberry.types import Info
 
-from api.checks import with_content_on
 from api.context import RequestContext
 from api.keys import GrantInfo
+from graph.record_versions import with_content_on
 from schema import sanctions
 from schema.access import can_see_persons, can_see_subject, shown_code
 from schema.codes import is_external

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from api.checks import with_content_on
+from graph.record_versions import with_content_on
 from graph.store import GraphStore
 from queries.lists import LIST_CURSOR_RECORD, LIST_MEMBERS_SCAN, LIST_RECORDS_OF
 from schema.codes import mask_code

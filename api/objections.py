@@ -198,7 +198,7 @@ def forward_objection(
     if complex_case and rules.policy.objection.provider_verification.complex_working_days is None:
         raise InvalidInput(f"complex: the {rules.policy.name} policy has no longer deadline "
                            "for complex cases")
-    rec = _record(store, uid)
+    rec = load_record(store, uid)
     wd = provider_working_days(rules.policy, complex_case)
     due = deadline(day, wd).due if wd is not None else None
     window = replace(_window_of(rec, objection_id), forwarded_on=day, provider_due=due)
@@ -221,8 +221,8 @@ def reply_to_objection(
     """The provider's verification. Its day decides whether it was in time: a reply on
     the due day is in time, the day after is late (with the policy's consequences)."""
     props, uid = _get(store, objection_id)
-    rec = _record(store, uid)
-    if not (actor.is_operator or is_its_provider(actor.caller, rec)):
+    rec = load_record(store, uid)
+    if not (actor.is_operator or is_its_provider(actor.caller, rec.props)):
         raise Forbidden("only the provider that submitted the record, or an operator, replies")
     if props.get("status") != PENDING:
         raise InvalidInput("objectionId: already resolved")
@@ -268,7 +268,7 @@ def resolve_objection(
     if still_disputed and not policy.objection.while_pending.marked_after_resolution_if_disputed:
         raise InvalidInput(f"stillDisputed: the {policy.name} policy keeps no mark after an "
                            "objection is resolved")
-    rec = _record(store, uid)
+    rec = load_record(store, uid)
     window = replace(_window_of(rec, objection_id), resolved_on=day, outcome=outcome.value,
                      disputed=still_disputed)
     _write_window(store, rec, window)
@@ -301,13 +301,6 @@ def resolve_objection(
     note_event(store, rec, actor, kind="objection_resolved", on=day,
                reason=f"{outcome.value}: {effect}", ref=objection_id)
     return _view(props, uid, policy)
-
-
-def _record(store: GraphStore, uid: str) -> StoredRecord:
-    rec = load_record(store, uid)
-    if rec is None:
-        raise NotFound(f"no record {uid!r}")
-    return rec
 
 
 def objections_of(store: GraphStore, policy: Policy, record_uid: str) -> list[ObjectionView]:

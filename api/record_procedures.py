@@ -89,27 +89,27 @@ def new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:16]}"
 
 
-def load_record(store: GraphStore, uid: str) -> StoredRecord | None:
+def load_record(store: GraphStore, uid: str) -> StoredRecord:
     rows = store.read(life.RECORD_FOR_PROCEDURE, {"uid": uid})
     if not rows:
-        return None
+        raise NotFound(f"no record {uid!r}")
     r = rows[0]
     return StoredRecord(r["record"], str(r["subject_kind"]), r.get("subject_ended"), int(r["rev"]))
 
 
-def is_concerned(caller: Caller, rec: StoredRecord) -> bool:
+def is_concerned(caller: Caller, record: Mapping[str, Any]) -> bool:
     """The record's subject, or a person it names as responsible (it grounds measures
-    on them, so they may dispute it too)."""
+    on them, so they may dispute it too). ``record``: the node's properties."""
     code = caller.subject_code
     return (
         caller.role is CallerRole.SUBJECT
         and code is not None
-        and (code == rec.subject or code in (rec.props.get("responsible") or []))
+        and (code == record.get("subject") or code in (record.get("responsible") or []))
     )
 
 
-def is_its_provider(caller: Caller, rec: StoredRecord) -> bool:
-    return caller.role is CallerRole.PROVIDER and caller.unit == rec.provider
+def is_its_provider(caller: Caller, record: Mapping[str, Any]) -> bool:
+    return caller.role is CallerRole.PROVIDER and caller.unit == record.get("provider")
 
 
 def record_for(
@@ -119,8 +119,6 @@ def record_for(
     """The record, if the actor may act on it. Someone who may not even see the record is
     told it does not exist, so a procedure cannot be used to probe for hidden records."""
     rec = load_record(store, uid)
-    if rec is None:
-        raise NotFound(f"no record {uid!r}")
     if (allowed or allowed_to)(actor, rec):
         return rec
     sees = rules.can_see_record(
@@ -133,11 +131,11 @@ def record_for(
 
 
 def allowed_to(actor: Actor, rec: StoredRecord) -> bool:
-    return actor.is_operator or is_concerned(actor.caller, rec)
+    return actor.is_operator or is_concerned(actor.caller, rec.props)
 
 
 def operator_or_provider(actor: Actor, rec: StoredRecord) -> bool:
-    return actor.is_operator or is_its_provider(actor.caller, rec)
+    return actor.is_operator or is_its_provider(actor.caller, rec.props)
 
 
 def operator_or_own_subject(actor: Actor, rec: StoredRecord) -> bool:

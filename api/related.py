@@ -44,6 +44,7 @@ from graph.store import GraphStore
 from queries.related import ADDRESS_CANDIDATES, ANCHOR, COMPANIES_OF, HOLDERS_OF
 from schema.codes import mask_code
 from schema.errors import InvalidInput, LimitExceeded, NotFound
+from schema.record_view import as_date
 
 __all__ = [
     "ADDRESS_CANDIDATE_CAP",
@@ -180,12 +181,6 @@ def address_ranges(normalised: str, depth: int = ADDRESS_BRANCH_DEPTH) -> list[t
 
 
 # -- the walk -----------------------------------------------------------------------------
-def _day(value: Any) -> dt.date | None:
-    if value is None or value == "":
-        return None
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
-
-
 def _link_kind(here: str, there: str) -> LinkKind | None:
     if here == SHAREHOLDER and there == SHAREHOLDER:
         return LinkKind.SHAREHOLDER
@@ -257,7 +252,7 @@ def _holders(
     for row in rows:
         holder = str(row["holder"])
         terms.setdefault(holder, []).append(
-            RoleTerm(row["type"], _day(row["since"]), _day(row["until"]), row["share_ratio"])
+            RoleTerm(row["type"], as_date(row["since"]), as_date(row["until"]), row["share_ratio"])
         )
         info[holder] = (row.get("name"), "person" if row.get("person") else "entity")
     codes = sorted(terms)
@@ -301,7 +296,8 @@ def _through_holders(
         hub = int(row["degree"]) > len(row["companies"])
         for other, name, roles in row["companies"]:
             there_terms = [
-                RoleTerm(t, _day(since), _day(until), share) for t, since, until, share in roles
+                RoleTerm(t, as_date(since), as_date(until), share)
+                for t, since, until, share in roles
             ]
             for here in holder.terms:
                 for there in there_terms:

@@ -177,13 +177,9 @@ def decide_repair(
     takes effect on the day of the certificate.
     """
     policy = rules.policy
-    rows = store.read(life.GET_REPAIR, {"id": repair_id})
-    if not rows:
-        raise NotFound(f"no repair {repair_id!r}")
-    props, uid = dict(rows[0]["repair"]), str(rows[0]["record"])
+    props, uid = _get_repair(store, repair_id)
     rec = load_record(store, uid)
-    assert rec is not None
-    if not (actor.is_operator or is_its_provider(actor.caller, rec)):
+    if not (actor.is_operator or is_its_provider(actor.caller, rec.props)):
         raise Forbidden("only the record's provider, or an operator, decides a repair")
     if props["status"] != REQUESTED:
         raise InvalidInput(f"repairId: already {props['status']}")
@@ -233,17 +229,13 @@ def cancel_repair(
     reason = require_text(reason, "reason")
     if not actor.is_operator:
         raise Forbidden("only an operator of the platform stops a repair in publicity")
-    rows = store.read(life.GET_REPAIR, {"id": repair_id})
-    if not rows:
-        raise NotFound(f"no repair {repair_id!r}")
-    props, uid = dict(rows[0]["repair"]), str(rows[0]["record"])
+    props, uid = _get_repair(store, repair_id)
     effective = as_date(props.get("effective_on"))
     decided = as_date(props.get("decided_on"))
     day = step_day(on, actor, not_before=decided, what="the decision")
     if props["status"] != IN_PUBLICITY or effective is None or day >= effective:
         raise InvalidInput("repairId: only a repair still in its publicity can be stopped")
     rec = load_record(store, uid)
-    assert rec is not None
     change_status(store, rec, actor, status="active", kind="repair_cancelled", on=effective,
                   reason=reason, ref=repair_id)
     update = {"status": CANCELLED, "cancelled_on": day.isoformat(), "cancel_reason": reason,
@@ -251,6 +243,14 @@ def cancel_repair(
     props.update(update)
     store.write_one(life.UPDATE_REPAIR, {"id": repair_id, "props": update})
     return RepairView(props, uid)
+
+
+def _get_repair(store: GraphStore, repair_id: str) -> tuple[dict[str, Any], str]:
+    """The repair's properties and its record's uid."""
+    rows = store.read(life.GET_REPAIR, {"id": repair_id})
+    if not rows:
+        raise NotFound(f"no repair {repair_id!r}")
+    return dict(rows[0]["repair"]), str(rows[0]["record"])
 
 
 def _repairs(store: GraphStore, uid: str) -> list[dict[str, Any]]:

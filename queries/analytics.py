@@ -12,7 +12,7 @@ these queries only bring candidates, in bounded batches:
   caller walks the windows from ``NEGATIVE_RECORDS_FIRST`` to the date asked, so no reply
   holds more than one window of records. Records with ``version`` above 1 come too: their
   content on the date may have been negative before a provider changed it (the caller
-  reads the content that stood on the date, ``api.checks.with_content_on`` style).
+  reads the content that stood on the date, ``graph.record_versions.with_content_on``).
 - ``ANALYTICS_LINKS_OF`` reads the roles of a batch of subjects held on ``$on``, both
   directions, cut at ``$cap`` per subject in the engine (a hub is reported, not shipped);
   the same query over the outer ring gives the roles among its subjects (filtered in

@@ -29,16 +29,16 @@ from typing import Any
 
 import networkx as nx
 
+from graph.record_versions import with_content_on
 from graph.store import GraphStore
 from queries.analytics import (
     ANALYTICS_LINKS_OF,
     NEGATIVE_RECORDS_DECIDED,
     NEGATIVE_RECORDS_FIRST,
 )
-from queries.records import VERSIONS_OF
 from schema.models import Category, ListKind
 from schema.policy import Policy
-from schema.record_life import content_on, needs_history, record_state
+from schema.record_life import record_state
 
 __all__ = [
     "DEFAULT_CAP",
@@ -206,23 +206,7 @@ def store_record_rows(store: GraphStore, on: dt.date) -> Iterator[dict[str, Any]
                 continue
             seen.add(uid)
             mine.append(r)
-        yield from _content_on(store, mine, on)
-
-
-def _content_on(
-    store: GraphStore, rows: list[dict[str, Any]], on: dt.date
-) -> list[dict[str, Any]]:
-    stale = sorted({r["record"]["uid"] for r in rows if needs_history(r["record"], on)})
-    if not stale:
-        return rows
-    versions: dict[str, list[dict[str, Any]]] = {}
-    for v in store.read(VERSIONS_OF, {"uids": stale}):
-        versions.setdefault(v["uid"], []).append(v["version"])
-    return [
-        {**r, "record": content_on(r["record"], versions[r["record"]["uid"]], on)}
-        if r["record"]["uid"] in versions else r
-        for r in rows
-    ]
+        yield from with_content_on(store, mine, on)
 
 
 # -- links --------------------------------------------------------------------------------------
