@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 NODE_STAMP := tests/node_modules/.installed-stamp
 
-.PHONY: setup demo test lint clean-engine browser
+.PHONY: setup demo test lint clean-engine browser reliability audit
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "credit-graph needs Python 3.11, found " + sys.version.split()[0]'
@@ -39,3 +39,18 @@ browser:
 
 test: setup lint browser
 	$(BIN)/pytest -q
+
+# The larger trials behind docs/reliability.md (about 10 minutes): 20 engine kills during
+# loads, 30 acknowledged-write kills per fsync setting, 50 fuzz examples per GraphQL field.
+reliability: setup
+	CREDIT_GRAPH_CRASH_TRIALS=20 CREDIT_GRAPH_FUZZ_EXAMPLES=50 $(BIN)/pytest -q \
+		tests/test_engine_crash_load.py tests/test_engine_crash_ack.py \
+		tests/test_hostile_graphql.py tests/test_hostile_files.py tests/test_audit.py
+	$(BIN)/python bench/crash_load_trials.py --trials 20 --entities 500
+	$(BIN)/python bench/crash_ack.py --trials 30 --fsync everysec --fsync always
+
+# Known vulnerabilities in the installed dependencies; needs internet access (PyPI's JSON
+# API or OSV), which the build machine does not have (docs/reliability.md).
+audit: setup
+	$(BIN)/pip-audit --progress-spinner off
+

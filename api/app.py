@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from api.audit import AuditLog
 from api.check_ids import load_secret
 from api.engine import open_store
+from api.engine_watch import EngineWatch, WatchedStore
 from api.graphql_router import CreditGraphRouter, make_context_getter
 from api.graphql_schema import build_schema
 from api.keys import KeyResolver, ensure_demo_key
@@ -67,7 +68,13 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = store is None or close_store
         raw = store if store is not None else await run_in_threadpool(open_store, cfg)
-        s = metrics.instrument(raw)
+        # Restarts a dead embedded engine, reports any other one (api/engine_watch.py).
+        watch = EngineWatch(
+            raw,
+            on_restart=metrics.engine_restarts.inc,
+            on_state=lambda up: metrics.engine_up.set(1 if up else 0),
+        )
+        s = metrics.instrument(WatchedStore(raw, watch))
         try:
             if demo:
                 summary = await run_in_threadpool(load_demo_if_empty, raw, policy)
@@ -89,8 +96,12 @@ def create_app(
                 keys=KeyResolver(s),
                 check_secret=await run_in_threadpool(load_secret, cfg.data_dir),
             )
+            app.state.engine_watch = watch
+            watch.start()
             yield
         finally:
+            # Before the store closes, or the watch would restart the engine it stops.
+            await run_in_threadpool(watch.stop)
             if audit_log:
                 audit_log[0].close()
             if own:
@@ -116,13 +127,14 @@ def create_app(
     async def healthz(request: Request) -> JSONResponse:
         state: AppState = request.app.state.cg
         engine = state.store.engine_name
+        watch: EngineWatch = request.app.state.engine_watch
         try:
             await run_in_threadpool(state.store.ping)
         except CreditGraphError as e:
-            return JSONResponse(
-                {"status": "unavailable", "engine": engine, "error": e.message}, status_code=503
-            )
-        return JSONResponse({"status": "ok", "engine": engine, "policy": state.policy.name})
+            down = {"status": "unavailable", "engine": engine, "error": e.message}
+            return JSONResponse(down | watch.status(), status_code=503)
+        up = {"status": "ok", "engine": engine, "policy": state.policy.name}
+        return JSONResponse(up | watch.status())
 
     @app.get("/metrics")
     async def metrics_endpoint() -> Response:

@@ -27,7 +27,7 @@ What :meth:`AuditLog.verify` detects, naming the first affected entry:
   or "prev_hash does not match entry N-1");
 * a cut-off tail. A chain alone cannot show that its newest entries are gone, so every
   append also rewrites an anchor, ``<dir>/audit.head`` (seq and hash of the newest entry,
-  written with temp file + ``os.replace`` before the commit, inside the locked section).
+  overwritten in place with one ``pwrite`` before the commit, inside the locked section).
   The table ending before the anchor is reported as truncated; an anchor that does not
   match its entry, or that entries run past, as edited. An append that finds the anchor
   out of step with the table still writes its entry (the service must keep answering) but
@@ -506,13 +506,20 @@ class AuditLog:
             return None
 
     def _write_head(self, data: bytes) -> None:
-        tmp = self.head_path.with_name(HEAD_NAME + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        """One ``pwrite`` over the old anchor, not a temp file and ``os.replace``: on ext4 a
+        rename over an existing file makes the kernel write the new file's data out first
+        (``auto_da_alloc``), 0.8 ms per append, a quarter of a check's time through HTTP.
+        A single write of a few hundred bytes is not torn by a killed process. A shorter
+        anchor (only when a failed commit restores the previous one) is padded with
+        spaces to the old length, which JSON ignores, so no ``ftruncate`` leaves a window
+        in which the file holds half of each."""
+        fd = os.open(self.head_path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            os.write(fd, data)
+            blob = data + b" " * max(0, os.fstat(fd).st_size - len(data))
+            if os.pwrite(fd, blob, 0) != len(blob):
+                raise OSError(f"short write of {self.head_path}")
         finally:
             os.close(fd)
-        os.replace(tmp, self.head_path)
 
     def _restore_head(self, old: bytes | None) -> None:
         if old is None:

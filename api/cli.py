@@ -19,6 +19,7 @@ import typer
 from api import log_masking
 from api.cli_analyze import analyze_app
 from api.cli_audit import audit_app
+from api.cli_bench import bench_app
 from api.cli_feedback import feedback_app
 from api.settings import load_settings
 from schema.errors import CreditGraphError, InvalidInput
@@ -36,6 +37,7 @@ app.add_typer(engine_app, name="engine")
 providers_app = typer.Typer(help="Providers' submission discipline (Nantong Art. 5).")
 app.add_typer(providers_app, name="providers")
 app.add_typer(audit_app, name="audit")
+app.add_typer(bench_app, name="bench")
 app.add_typer(feedback_app, name="feedback")
 app.add_typer(analyze_app, name="analyze")
 keys_app = typer.Typer(help="API keys: made once, stored as hashes (DOMAIN.md section 5).")
@@ -112,13 +114,13 @@ def serve(
                 typer.echo(f"demo operator key: {ensure_demo_key(store, settings.data_dir)}",
                            err=True)
             _fresh_metrics_dir(settings.data_dir / "metrics")
-            from api.server import NoDelayH11Protocol
+            from api.server import http_protocol
 
             uvicorn.run(
                 "api.app:app_from_environment",
                 factory=True,
                 workers=n,
-                http=NoDelayH11Protocol,
+                http=http_protocol(),
                 host=host or settings.host,
                 port=port or settings.port,
                 log_config=None,
@@ -194,6 +196,7 @@ def load(
             rejects_to=rejects,
             submitted_at=when,
             progress=progress,
+            limits=settings.load_limits,
         )
     typer.echo(json.dumps(summary.as_dict(), ensure_ascii=False, indent=2))
     raise typer.Exit(summary.exit_code)

@@ -29,8 +29,10 @@ def coded_error(error: GraphQLError) -> GraphQLError:
             path=error.path,
             extensions={"code": original.code},
         )
-    if original is None:
-        # A syntax or validation error of the document itself.
+    if original is None or isinstance(original, GraphQLError):
+        # A syntax or validation error of the document itself, or a variable's value the
+        # scalar refused while coercing it (graphql-core keeps that scalar's GraphQLError
+        # as the original: it was coded INTERNAL).
         if (error.extensions or {}).get("code"):
             return error
         return GraphQLError(

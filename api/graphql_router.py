@@ -27,6 +27,7 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.http import process_result as default_process_result
 from strawberry.types import ExecutionResult
 
+from api import fair_share
 from api.audit import AuditLog, AuditRecord
 from api.context import RequestContext
 from api.dataloaders import make_loaders
@@ -107,13 +108,19 @@ class CreditGraphRouter(GraphQLRouter[dict[str, Any], None]):
         """Random bytes made Strawberry's decoder raise UnicodeDecodeError, and a JSON
         number or string made it call ``.get`` on it: both were 500s. Any body that is
         not a JSON object (or a list, which the batching check refuses) is a JSON error,
-        answered 400 like other malformed bodies."""
+        answered 400 like other malformed bodies. JSON nested deeper than the decoder's
+        recursion limit (``[[[...]]]``, 100k deep) raised RecursionError: a 500 too."""
         try:
             value = super().decode_json(data)
         except UnicodeDecodeError:
             raise json.JSONDecodeError("the body is not JSON in UTF-8", "", 0) from None
+        except RecursionError:
+            raise json.JSONDecodeError("the body is nested too deeply", "", 0) from None
         if not isinstance(value, dict | list):
             raise json.JSONDecodeError("the body must be a JSON object", "", 0)
+        if isinstance(value, dict) and not isinstance(value.get("operationName"), str | None):
+            # Strawberry passed it on and the execution failed as INTERNAL.
+            raise json.JSONDecodeError("operationName must be a string", "", 0)
         return value
 
     def _gate(self, ctx: RequestContext) -> CreditGraphError | None:
@@ -166,9 +173,9 @@ class CreditGraphRouter(GraphQLRouter[dict[str, Any], None]):
             ctx.caller = dataclasses.replace(ctx.caller, grants=grants)
         try:
             return await asyncio.wait_for(
-                super().execute_single(
+                fair_share.admitted(self, ctx, request_data, super().execute_single(
                     request, request_adapter, sub_response, context, root_value, request_data
-                ),
+                )),
                 timeout=self._timeout_s,
             )
         except TimeoutError:

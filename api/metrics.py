@@ -32,6 +32,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -102,6 +103,22 @@ class Metrics:
             buckets=ENGINE_BUCKETS,
             registry=self.registry,
         )
+        # api/engine_watch.py: only the worker that started the new engine counts a
+        # restart, so the sum over workers is the number of restarts.
+        self.engine_restarts = Counter(
+            "engine_restarts",
+            "Times the embedded graph engine was found gone and started again.",
+            namespace=namespace,
+            registry=self.registry,
+        )
+        self.engine_up = Gauge(
+            "engine_up",
+            "1 while the graph engine answers the watch's probe, 0 while it does not.",
+            namespace=namespace,
+            registry=self.registry,
+            multiprocess_mode="livemin",
+        )
+        self.engine_up.set(1)
         self.multiprocess = multiprocess_mode()
         if os.environ.get(MULTIPROC_ENV) and not self.multiprocess:
             log.warning(

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from loaders.limits import InputLimits
 from schema.errors import ConfigError
 
 PREFIX = "CREDIT_GRAPH_"
@@ -50,6 +51,43 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(default=400, ge=1)
     #: Where the audit log lives; default ``<data_dir>/audit``.
     audit_dir: Path | None = None
+    #: ``load``: a larger file is refused whole (loaders/limits.py) ...
+    load_max_file_bytes: int = Field(default=2 * 1024**3, ge=1)
+    #: ... as is an XLSX that unpacks to more (a zip bomb); ...
+    load_max_xlsx_unpacked_bytes: int = Field(default=1024**3, ge=1)
+    #: ... a longer JSONL/CSV line rejects its row unread; ...
+    load_max_line_bytes: int = Field(default=1024**2, ge=1024)
+    #: ... and a longer field rejects its row.
+    load_max_field_chars: int = Field(default=10_000, ge=100)
+    #: Fair share (api/fair_share.py): expensive requests one key may run at once per
+    #: worker; more wait for their turn ...
+    fair_share: bool = True
+    fair_share_per_key: int = Field(default=1, ge=1, le=64)
+    #: ... at most this long, then get LIMIT_EXCEEDED.
+    fair_share_wait_s: float = Field(default=2.0, ge=0, le=60)
+    #: The share of a worker's time one key's expensive requests may take sustained ...
+    fair_share_busy_share: float = Field(default=0.1, gt=0, le=1)
+    #: ... after a burst of this many seconds of them.
+    fair_share_busy_burst_s: float = Field(default=2.0, ge=0)
+    #: The share holds a key back only while another key has a request in flight or
+    #: sent one within this many seconds.
+    fair_share_idle_s: float = Field(default=1.0, gt=0)
+    #: Root fields that make a request expensive whatever their arguments (GraphQL
+    #: names, comma-separated); larger than default paths, neighbourhoods and batches are
+    #: expensive too (api/fair_share.py ARGUMENT_BOUNDS).
+    fair_share_fields: str = (
+        "communities,riskScores,riskScore,keyPersons,controlChain,relatedParties,"
+        "exportGraph,pendingReversals,measureReport,overdueObjections"
+    )
+
+    @property
+    def load_limits(self) -> InputLimits:
+        return InputLimits(
+            max_file_bytes=self.load_max_file_bytes,
+            max_line_bytes=self.load_max_line_bytes,
+            max_field_chars=self.load_max_field_chars,
+            max_xlsx_unpacked_bytes=self.load_max_xlsx_unpacked_bytes,
+        )
 
     @property
     def audit_path(self) -> Path:

@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import random
+import socket
 import statistics
 import subprocess
 import sys
@@ -38,22 +39,13 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_load import machine  # noqa: E402
+from bench.common import PeakRss, machine, pct, say  # noqa: E402
 
 CLI = [sys.executable, "-m", "api.cli"]
 QUERY = ("query C($c: String!) { checkSanctions(code: $c) { restricted "
          "measures { measure basisRecordId via } conflicts { personCode } } }")
 BATCH = ("query B($codes: [String!]!) { checkSanctionsBatch(codes: $codes) { code restricted "
          "measures { measure basisRecordId } } }")
-
-
-def say(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def pct(values: list[float], p: float) -> float:
-    s = sorted(values)
-    return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
 
 
 def env_for(data: Path) -> dict[str, str]:
@@ -64,19 +56,58 @@ def env_for(data: Path) -> dict[str, str]:
     return env
 
 
-def prepare(work: Path, entities: int, seed: int) -> tuple[Path, Path]:
+def province_file(work: Path, entities: int, seed: int) -> Path:
+    """Where a province of this size and seed is kept in ``work`` (reused across runs)."""
+    return work / f"province-{entities}-{seed}.jsonl"
+
+
+def data_dir(work: Path, entities: int, seed: int) -> Path:
+    """The service's data directory (engine files, audit log) for that province."""
+    return work / f"data-{entities}-{seed}"
+
+
+def generate_province(work: Path, entities: int, seed: int) -> tuple[Path, float | None]:
+    """The province file, generated unless it is there; seconds spent (None: reused)."""
     work.mkdir(parents=True, exist_ok=True)
-    src = work / f"province-{entities}-{seed}.jsonl"
-    data = work / f"data-{entities}-{seed}"
-    if not src.exists():
-        say(f"generating {entities:,} entities")
-        subprocess.run([*CLI, "generate", "--entities", str(entities), "--seed", str(seed),
-                        "--out", str(src)], check=True, env=env_for(data))
+    src = province_file(work, entities, seed)
+    if src.exists():
+        return src, None
+    say(f"generating {entities:,} entities")
+    partial = src.with_suffix(".partial")
+    started = time.perf_counter()
+    subprocess.run([*CLI, "generate", "--entities", str(entities), "--seed", str(seed),
+                    "--out", str(partial)], check=True, stdout=subprocess.DEVNULL,
+                   env=env_for(data_dir(work, entities, seed)))
+    partial.rename(src)  # a run killed half-way never leaves a file that looks complete
+    return src, time.perf_counter() - started
+
+
+def load_province(src: Path, data: Path, log: Path | None = None) -> tuple[int, float, int]:
+    """``credit-graph load`` in its own process: exit code, seconds, the loader's peak RSS
+    in bytes (sampled every 50 ms)."""
+    started = time.perf_counter()
+    out = log.open("w") if log else None
+    try:
+        proc = subprocess.Popen([*CLI, "load", str(src), "--provider", "bench"],
+                                env=env_for(data), stdout=out,
+                                stderr=subprocess.STDOUT if out else None)
+        peak = PeakRss(proc.pid)
+        code = proc.wait()
+        rss = peak.stop()
+    finally:
+        if out:
+            out.close()
+    return code, time.perf_counter() - started, rss
+
+
+def prepare(work: Path, entities: int, seed: int) -> tuple[Path, Path]:
+    src, _ = generate_province(work, entities, seed)
+    data = data_dir(work, entities, seed)
     marker = data / "loaded"
     if not marker.exists():
         say("loading (once; reused by later runs)")
-        subprocess.run([*CLI, "load", str(src), "--provider", "bench"], check=False,
-                       env=env_for(data))
+        data.mkdir(parents=True, exist_ok=True)
+        load_province(src, data)
         marker.write_text("ok")
     return src, data
 
@@ -95,6 +126,9 @@ def sample_codes(src: Path, n: int, seed: int) -> list[str]:
 
 @contextmanager
 def serving(data: Path, workers: int, port: int) -> Iterator[str]:
+    with socket.socket() as probe:  # another server on the port would answer /healthz
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            raise RuntimeError(f"port {port} is already in use; pick another with --port")
     log = (data / f"serve-{workers}.log").open("w")
     proc = subprocess.Popen(
         [*CLI, "serve", "--port", str(port), "--workers", str(workers)],
@@ -105,7 +139,8 @@ def serving(data: Path, workers: int, port: int) -> Iterator[str]:
         deadline = time.monotonic() + 120
         while True:
             try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                if (httpx.get(f"{url}/healthz", timeout=2).status_code == 200
+                        and proc.poll() is None):
                     break
             except httpx.HTTPError:
                 pass
@@ -131,23 +166,28 @@ def make_key(data: Path) -> str:
 
 
 def direct(data: Path, codes: list[str]) -> list[float]:
-    from api.checks import check_sanctions
     from api.engine import open_store
     from api.settings import load_settings
+
+    os.environ.update(env_for(data))
+    with open_store(load_settings()) as store:
+        return direct_on(store, codes)
+
+
+def direct_on(store: Any, codes: list[str], warmup: int = 200) -> list[float]:
+    """The check function on the store, no HTTP or GraphQL: seconds per check."""
+    from api.checks import check_sanctions
     from schema.catalogue import load_catalogue
     from schema.policy import load_policy
 
-    os.environ.update(env_for(data))
-    settings = load_settings()
     policy, catalogue = load_policy("nantong"), load_catalogue()
     times = []
-    with open_store(settings) as store:
-        for code in codes[:200]:  # warm-up
-            check_sanctions(store, code, policy=policy, catalogue=catalogue)
-        for code in codes:
-            t = time.perf_counter()
-            check_sanctions(store, code, policy=policy, catalogue=catalogue)
-            times.append(time.perf_counter() - t)
+    for code in codes[:warmup]:
+        check_sanctions(store, code, policy=policy, catalogue=catalogue)
+    for code in codes:
+        t = time.perf_counter()
+        check_sanctions(store, code, policy=policy, catalogue=catalogue)
+        times.append(time.perf_counter() - t)
     return times
 
 

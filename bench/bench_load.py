@@ -15,11 +15,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -29,45 +27,13 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import PeakRss, machine  # noqa: E402  (shared with the harness)
 from graph.embedded import EmbeddedEngine  # noqa: E402
 from graph.falkor_store import FalkorStore  # noqa: E402
 from loaders import graph_rows  # noqa: E402
 from queries import records, roles, subjects  # noqa: E402
 
 RAW_BATCH = 2000
-
-
-class PeakRss:
-    """Samples a process's RSS every 50 ms and keeps the peak."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid, self.peak, self._stop = pid, 0, threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            proc = psutil.Process(self.pid)
-            while not self._stop.is_set():
-                self.peak = max(self.peak, proc.memory_info().rss)
-                time.sleep(0.05)
-        except psutil.Error:
-            return
-
-    def stop(self) -> int:
-        self._stop.set()
-        self._thread.join()
-        return self.peak
-
-
-def machine() -> dict[str, Any]:
-    return {
-        "cpu": platform.processor() or platform.machine(),
-        "cores": os.cpu_count(),
-        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
-        "python": platform.python_version(),
-        "system": platform.platform(),
-    }
 
 
 def raw_rows(line: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:

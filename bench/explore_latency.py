@@ -58,12 +58,11 @@ import datetime as dt
 import json
 import random
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +72,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from api.explore import control_chain, find_paths, neighborhood  # noqa: E402
+from bench.common import each, timed  # noqa: E402
 from graph.embedded import EmbeddedEngine  # noqa: E402
 from graph.falkor_store import FalkorStore  # noqa: E402
 from graph.store import GraphStore  # noqa: E402
@@ -95,36 +95,6 @@ MATCH (a:Subject {{code: $code}})-[:{_LINKS}*1..2]-(n:Subject)
 RETURN DISTINCT n.code AS code
 LIMIT 500
 """
-
-
-def timed(fn: Callable[[], Any], samples: int) -> dict[str, float]:
-    """Run ``fn`` ``samples`` times after 3 warm-up runs; milliseconds."""
-    for _ in range(3):
-        fn()
-    times = []
-    for _ in range(samples):
-        started = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - started) * 1000)
-    times.sort()
-    return {
-        "p50_ms": round(statistics.median(times), 2),
-        "p95_ms": round(times[int(0.95 * (len(times) - 1))], 2),
-        "max_ms": round(times[-1], 2),
-        "samples": len(times),
-    }
-
-
-def each(items: list[Any], call: Callable[[Any], Any]) -> Callable[[], Any]:
-    """A zero-argument function taking the next sample on every call, round-robin."""
-    state = {"i": 0}
-
-    def run() -> Any:
-        item = items[state["i"] % len(items)]
-        state["i"] += 1
-        return call(item)
-
-    return run
 
 
 class Sample:
@@ -177,6 +147,31 @@ class Sample:
             if cur != a:
                 out.append((a, cur))
         return out
+
+
+@dataclass(frozen=True)
+class ExploreSamples:
+    """The samples every link-query benchmark draws from a data file, the same for a seed."""
+
+    linked: list[tuple[str, str]]
+    random_pairs: list[tuple[str, str]]
+    centres: list[str]
+    deep: list[str]
+    deepest: int
+    companies: list[str]
+
+
+def draw_samples(s: Sample, rng: random.Random, n: int) -> ExploreSamples:
+    """Linked pairs, random pairs, neighbourhood centres and the deepest-owned companies."""
+    linked = s.linked_pairs(rng, n)
+    random_pairs = [(a, b) for a, b in (rng.sample(s.subjects, 2) for _ in range(n))]
+    linked_subjects = [c for c in s.subjects if c in s.links]
+    centres = rng.sample(linked_subjects, min(n, len(linked_subjects)))
+    depths = {c: s.depth(c) for c in s.held}
+    deepest = max(depths.values(), default=0)
+    deep = sorted(c for c, d in depths.items() if d == deepest)
+    companies = rng.sample(sorted(s.held), min(n, len(s.held)))
+    return ExploreSamples(linked, random_pairs, centres, deep, deepest, companies)
 
 
 def hub_rows(s: Sample, rng: random.Random, hubs: int, fanout: int) -> list[dict[str, Any]]:

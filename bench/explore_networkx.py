@@ -38,7 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from api.explore import control_chain, find_paths, neighborhood  # noqa: E402
-from bench.explore_latency import Sample, each, timed  # noqa: E402
+from bench.common import each, timed  # noqa: E402
+from bench.explore_latency import Sample, draw_samples  # noqa: E402
 from graph.falkor_store import FalkorStore  # noqa: E402
 
 
@@ -79,6 +80,18 @@ def nx_paths(g: nx.Graph[str], a: str, b: str) -> list[list[str]]:
     return sorted(found, key=len)[:5]
 
 
+def nx_shortest_paths(g: nx.Graph[str], a: str, b: str, max_hops: int = 4,
+                      first: int = 5, budget: int = 100_000) -> list[list[str]]:
+    """The ``first`` shortest simple paths of at most ``max_hops`` edges, ordered by
+    length then codes, as the service's ``find_paths`` answers. ``all_simple_paths``
+    yields in no particular order, so every path within the cutoff is read (the walk is
+    bounded by the ball of radius ``max_hops``), up to ``budget`` of them."""
+    if a not in g or b not in g:
+        return []
+    found = list(itertools.islice(nx.all_simple_paths(g, a, b, cutoff=max_hops), budget))
+    return sorted(found, key=lambda p: (len(p), p))[:first]
+
+
 def nx_neighborhood(g: nx.Graph[str], c: str) -> int:
     return nx.ego_graph(g, c, radius=2).number_of_nodes() if c in g else 0
 
@@ -114,12 +127,9 @@ def main() -> None:
     rng = random.Random(args.seed)  # noqa: S311 - reproducible samples, not secrets
     say("sampling from the data file")
     s = Sample(args.data)
-    linked = s.linked_pairs(rng, args.samples)
-    random_pairs = [tuple(rng.sample(s.subjects, 2)) for _ in range(args.samples)]
-    centres = rng.sample([c for c in s.subjects if c in s.links], args.samples)
-    depths = {c: s.depth(c) for c in s.held}
-    deepest = max(depths.values())
-    deep = sorted(c for c, d in depths.items() if d == deepest)
+    drawn = draw_samples(s, rng, args.samples)
+    linked, random_pairs, centres = drawn.linked, drawn.random_pairs, drawn.centres
+    deep, deepest = drawn.deep, drawn.deepest
     del s
     gc.collect()
 

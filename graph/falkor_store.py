@@ -12,6 +12,7 @@ from falkordb.query_result import QueryResult
 
 from graph.dialect import FalkorDialect
 from graph.store import GraphStore, Params, Row, Statement
+from graph.text_guard import check_params
 from schema.errors import EngineUnavailable
 
 DEFAULT_GRAPH = "credit"
@@ -70,6 +71,7 @@ class FalkorStore(GraphStore):
 
     # -- GraphStore ----------------------------------------------------------------
     def read(self, query: str, params: Params | None = None) -> list[Row]:
+        check_params(params)
         try:
             result = self._graph.ro_query(query, dict(params or {}), timeout=self._timeout)
         except redis.ConnectionError as e:
@@ -81,6 +83,8 @@ class FalkorStore(GraphStore):
     def write(self, statements: Sequence[Statement]) -> list[list[Row]]:
         if not statements:
             return []
+        for statement in statements:
+            check_params(statement.params)
         try:
             if len(statements) == 1:
                 s = statements[0]

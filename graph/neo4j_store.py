@@ -16,6 +16,7 @@ from neo4j.exceptions import ClientError, Neo4jError, ServiceUnavailable, Sessio
 
 from graph.dialect import Neo4jDialect
 from graph.store import GraphStore, Params, Row, Statement
+from graph.text_guard import check_params
 from queries import admin
 from schema.errors import EngineUnavailable
 
@@ -58,6 +59,8 @@ class Neo4jStore(GraphStore):
         return self._driver.session(database=self._database, bookmark_manager=self._bookmarks)
 
     def read(self, query: str, params: Params | None = None) -> list[Row]:
+        check_params(params)
+
         def work(tx: ManagedTransaction) -> list[Row]:
             return [{k: _plain(r[k]) for k in r.keys()} for r in tx.run(query, dict(params or {}))]
 
@@ -68,6 +71,9 @@ class Neo4jStore(GraphStore):
             raise EngineUnavailable(f"Neo4j unreachable ({self.description}): {e}") from e
 
     def write(self, statements: Sequence[Statement]) -> list[list[Row]]:
+        for statement in statements:
+            check_params(statement.params)
+
         def work(tx: ManagedTransaction) -> list[list[Row]]:
             out = []
             for s in statements:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from graph.store import GraphStore
@@ -11,6 +12,11 @@ from schema.policy import Policy
 
 DEMO_FILE = Path(__file__).parent / "data" / "demo.jsonl"
 DEMO_PROVIDER = "demo"
+#: The demo is a scenario told as of 2026-11-21 (``data/DEMO.md``): it is submitted on
+#: that day whenever it is loaded. A withdrawal takes effect on its submission's date, so
+#: loaded with today's date the withdrawn record of scenario 10 still stood on the
+#: scenario's day, and the demo's outcomes (and its tests) changed with the wall clock.
+DEMO_SUBMITTED_AT = dt.datetime(2026, 11, 21, tzinfo=dt.UTC)
 
 
 def graph_is_empty(store: GraphStore) -> bool:
@@ -18,7 +24,8 @@ def graph_is_empty(store: GraphStore) -> bool:
 
 
 def load_demo(store: GraphStore, policy: Policy) -> LoadSummary:
-    return load_files(store, [DEMO_FILE], policy=policy, provider=DEMO_PROVIDER, channel="demo")
+    return load_files(store, [DEMO_FILE], policy=policy, provider=DEMO_PROVIDER, channel="demo",
+                      submitted_at=DEMO_SUBMITTED_AT)
 
 
 def load_demo_if_empty(store: GraphStore, policy: Policy) -> LoadSummary | None:

@@ -12,6 +12,7 @@ a content hash: an interrupted load, loaded again, ends exactly as one full load
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import hashlib
@@ -37,9 +38,11 @@ from loaders.formats import (
     open_rejects,
     read_source,
 )
+from loaders.limits import DEFAULT_LIMITS, InputLimits
 from loaders.rows import Withdrawal, parse_row
 from queries import provenance, records, roles, subjects
 from schema.codes import mask_code
+from schema.errors import EngineUnavailable
 from schema.models import OFFICE_ROLES, Entity, Person, Record, RecordStatus, Role, RoleType
 from schema.policy import Policy
 from schema.record_life import state_entry
@@ -186,6 +189,8 @@ def submission_id(provider: str, content_sha256: str) -> str:
 
 
 class _FileLoad:
+    limits: InputLimits = DEFAULT_LIMITS
+
     def __init__(
         self,
         store: GraphStore,
@@ -262,7 +267,7 @@ class _FileLoad:
     # -- pass 1: read, validate, write subjects, spool the rest --------------------
     def read_pass(self, batcher: _Batcher, spool: IO[str]) -> None:
         ticks = 0
-        for row in read_source(self.path, self.fmt):
+        for row in read_source(self.path, self.fmt, self.limits):
             self.summary.read += 1
             ticks += 1
             if ticks == 1000:
@@ -272,7 +277,9 @@ class _FileLoad:
                 self.reject(row, row.error or RowRejected("malformed", "row could not be read"))
                 continue
             try:
-                parsed = parse_row(row.data, row.line, self.policy, self.today)
+                parsed = parse_row(
+                    row.data, row.line, self.policy, self.today, self.limits.max_field_chars
+                )
             except RowRejected as r:
                 self.reject(row, r)
                 continue
@@ -458,6 +465,22 @@ def _chunks(lines: Iterable[str], size: int) -> Iterator[list[str]]:
         yield chunk
 
 
+@contextlib.contextmanager
+def _engine_loss_explained(path: Path, summary: LoadSummary, before: LoadSummary) -> Iterator[None]:
+    """An engine lost mid-load must tell the operator what is safe: how many rows the
+    engine acknowledged (they are kept, even after a crash of the engine) and that the
+    same load, run again, finishes the job without duplicating them."""
+    try:
+        yield
+    except EngineUnavailable as e:
+        written = summary.loaded - before.loaded
+        raise EngineUnavailable(
+            f"{e.message} -- the load of {path} stopped after {written} rows written "
+            "and acknowledged; run the same load again to finish it "
+            "(rows already written are not duplicated)"
+        ) from e
+
+
 def load_files(
     store: GraphStore,
     paths: Iterable[Path],
@@ -470,8 +493,12 @@ def load_files(
     today: dt.date | None = None,
     submitted_at: dt.datetime | None = None,
     progress: Progress | None = None,
+    limits: InputLimits = DEFAULT_LIMITS,
 ) -> LoadSummary:
     """Load every file; rejected rows go to ``rejects_to`` (or beside the first input).
+
+    ``limits``: a file over them is refused whole, a line or field over them rejects its
+    row (loaders/limits.py).
 
     ``submitted_at`` is when the provider submitted the file (default: now); it decides
     lateness (Zhengzhou Art. 12) the first time a file is seen.
@@ -487,6 +514,10 @@ def load_files(
                 continue
             if not path.is_file():
                 summary.unreadable.append(f"{path}: no such file")
+                continue
+            refused = limits.file_problem(path, file_fmt)
+            if refused is not None:
+                summary.unreadable.append(refused)
                 continue
             if file_fmt not in sinks:
                 target = rejects_to if rejects_to is not None and not sinks else None
@@ -505,24 +536,26 @@ def load_files(
                 sinks[file_fmt],
                 progress,
             )
+            job.limits = limits
             before = copy.deepcopy(summary)
-            try:
-                log_id = job.open_submission(submitted_at)
-            except OSError as e:
-                summary.unreadable.append(f"{path}: {e.strerror or e}")
-                continue
-            writer = _Writer(store, summary, progress)
-            batcher = _Batcher(writer)
-            try:
-                with tempfile.TemporaryFile(
-                    "w+", encoding="utf-8", prefix="credit-graph-"
-                ) as spool:
-                    job.read_pass(batcher, spool)
-                    batcher.flush()
-                    job.link_pass(batcher, writer, spool)
-            finally:
-                writer.close()
-            job.finish(log_id, before)
+            with _engine_loss_explained(path, summary, before):
+                try:
+                    log_id = job.open_submission(submitted_at)
+                except OSError as e:
+                    summary.unreadable.append(f"{path}: {e.strerror or e}")
+                    continue
+                writer = _Writer(store, summary, progress)
+                batcher = _Batcher(writer)
+                try:
+                    with tempfile.TemporaryFile(
+                        "w+", encoding="utf-8", prefix="credit-graph-"
+                    ) as spool:
+                        job.read_pass(batcher, spool)
+                        batcher.flush()
+                        job.link_pass(batcher, writer, spool)
+                finally:
+                    writer.close()
+                job.finish(log_id, before)
     finally:
         for sink in sinks.values():
             summary.rejects_files.extend(str(p) for p in sink.close())

@@ -12,7 +12,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from graph.text_guard import text_problem
 from loaders.errors import RowRejected
+from loaders.limits import DEFAULT_LIMITS
 from schema.codes import is_external
 from schema.models import Entity, Person, Record, Role, RowAction
 from schema.policy import Policy, ProhibitedField
@@ -87,10 +89,48 @@ def _prohibited(policy: Policy, column: object) -> ProhibitedField | None:
     return _PROHIBITED[key]
 
 
-def parse_row(data: Any, line: int, policy: Policy, today: dt.date) -> ParsedRow:
+def _text_problem(data: dict[Any, Any], max_field_chars: int) -> RowRejected | None:
+    """Fields too long to be real values, or text no engine stores as sent (a NUL, a lone
+    surrogate from a JSON escape): the row is rejected for the first, and every such value
+    is kept out of the rejects file too."""
+    first: RowRejected | None = None
+    dropped: list[Any] = []
+    for key, value in data.items():
+        name = key if isinstance(key, str) and text_problem(key) is None else "a column name"
+        for text in [key, *(value if isinstance(value, list) else [value])]:
+            if not isinstance(text, str):
+                continue
+            if len(text) > max_field_chars:
+                found = RowRejected(
+                    "field_too_long",
+                    f"{name}: {len(text)} characters, more than the {max_field_chars} a field "
+                    "may hold (CREDIT_GRAPH_LOAD_MAX_FIELD_CHARS); value not stored",
+                )
+            elif (problem := text_problem(text)) is not None:
+                found = RowRejected("bad_text", f"{name}: {problem}; value not stored")
+            else:
+                continue
+            first = first or found
+            dropped.append(key)
+            break
+    if first is None:
+        return None
+    return RowRejected(first.category, first.reason, drop_fields=tuple(dropped))
+
+
+def parse_row(
+    data: Any,
+    line: int,
+    policy: Policy,
+    today: dt.date,
+    max_field_chars: int = DEFAULT_LIMITS.max_field_chars,
+) -> ParsedRow:
     """Validate one row of the interchange format (CONTRACT.md section 2)."""
     if not isinstance(data, dict):
         raise RowRejected("malformed", "a row must be an object with a 'type' field")
+    bad_text = _text_problem(data, max_field_chars)
+    if bad_text is not None:
+        raise bad_text
     prohibited = [k for k in data if _prohibited(policy, k) is not None]
     if prohibited:
         names = []

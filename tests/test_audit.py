@@ -512,11 +512,13 @@ def test_a_log_that_cannot_be_created_refuses_the_append(tmp_path: Path) -> None
         log.close()
 
 
-def test_an_unwritable_directory_refuses_the_append_and_leaves_the_log_intact(
+def test_an_unwritable_log_refuses_the_append_and_leaves_the_log_intact(
     tmp_path: Path,
 ) -> None:
     log = filled(tmp_path, 2)
-    with unwritable(tmp_path):
+    # The anchor is overwritten in place: a directory that only refuses new files does
+    # not stop an append whose files exist (and it is then rightly written).
+    with unwritable(tmp_path / HEAD_NAME):
         with pytest.raises(AuditUnavailable) as err:
             log.append(rec([ENTITY_A]))
         assert err.value.code == "AUDIT_UNAVAILABLE"

@@ -139,7 +139,7 @@ def test_start_creates_and_matches(engines: MakeEngine, tmp_path: Path, depth: s
     try:
         assert client.config_get("port") == {"port": "0"}
         assert client.config_get("appendonly") == {"appendonly": "yes"}
-        assert client.config_get("appendfsync") == {"appendfsync": "everysec"}
+        assert client.config_get("appendfsync") == {"appendfsync": "always"}
         assert client.config_get("save") == {"save": ""}
         modules = client.module_list()
         graph = [m for m in modules if m[b"name"] == b"graph"]

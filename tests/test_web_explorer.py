@@ -29,6 +29,7 @@ from api.app import create_app
 from api.settings import load_settings
 from graph.embedded import EmbeddedEngine
 from graph.falkor_store import FalkorStore
+from loaders.demo import DEMO_SUBMITTED_AT
 from loaders.pipeline import load_files
 from schema.policy import load_policy
 from tests.api_client import make_key
@@ -70,7 +71,8 @@ def demo_store(
     try:
         rejects = tmp_path_factory.mktemp("web-load") / "demo.rejects.jsonl"
         summary = load_files(store, [DEMO], policy=load_policy("nantong"), provider="demo",
-                             today=dt.date.today(), rejects_to=rejects)
+                             today=dt.date.today(), rejects_to=rejects,
+                             submitted_at=DEMO_SUBMITTED_AT)
         assert summary.rejected_total == 0, summary.as_dict()
         yield store, make_key(store, "operator", "web-explorer-test")
     finally:

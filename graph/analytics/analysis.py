@@ -4,6 +4,8 @@ The GraphQL fields and the CLI ask for communities, risk scores and key persons 
 same date; they share the subgraph read (the costly part) and each result, so a caller
 turning pages, or asking ``riskScore`` for several codes, costs one read and one
 PageRank. Louvain runs once, without a size filter, and ``communities(min_size)`` filters.
+Each analysis builds graphs of a few hundred thousand nodes: the garbage collector is paused
+meanwhile (``graph/gc_pause.py`` says why).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from graph.analytics.communities import Community, find_communities
 from graph.analytics.key_persons import DEFAULT_MIN_COMPANIES, KeyPerson, key_persons
 from graph.analytics.risk import DEFAULT_ALPHA, RiskScores, risk_scores
 from graph.analytics.subgraph import DishonestSubgraph
+from graph.gc_pause import gc_paused
 
 __all__ = ["Analysis"]
 
@@ -31,19 +34,22 @@ class Analysis:
     def communities(self, min_size: int = 1) -> list[Community]:
         with self._lock:
             if self._communities is None:
-                self._communities = find_communities(self.sub, min_size=1)
+                with gc_paused():
+                    self._communities = find_communities(self.sub, min_size=1)
             found = self._communities
         return [c for c in found if c.size >= min_size]
 
     def risk(self) -> RiskScores:
         with self._lock:
             if self._risk is None:
-                self._risk = risk_scores(self.sub, alpha=self.alpha)
+                with gc_paused():
+                    self._risk = risk_scores(self.sub, alpha=self.alpha)
             return self._risk
 
     def key_persons(self, min_companies: int = DEFAULT_MIN_COMPANIES) -> list[KeyPerson]:
         with self._lock:
             if self._key_persons is None:
-                self._key_persons = key_persons(self.sub, min_companies=1)
+                with gc_paused():
+                    self._key_persons = key_persons(self.sub, min_companies=1)
             found = self._key_persons
         return [p for p in found if p.dishonest_companies >= min_companies]

@@ -6,11 +6,12 @@ among all of these (``weights.weighted_graph``). Organisations without a record 
 out, so a community is a cluster of dishonest companies and their people (a ring of shell
 companies sharing the same officers), not the ordinary companies around them.
 
-Louvain (``networkx.community.louvain_communities``) maximises modularity; it shuffles
-nodes with a random generator, hence the fixed ``seed``: the same graph gives the same
-communities. ``resolution`` above 1 favours smaller communities. A community is reported
-when it has at least ``min_size`` members; its ``bridging_persons`` are the persons in it
-who hold roles in two or more of its dishonest companies, the people who make it a ring.
+Louvain maximises modularity (computed by igraph behind a NetworkX interface,
+``graph/analytics/louvain.py``, which says why); it shuffles nodes with a random
+generator, hence the fixed ``seed``: the same graph gives the same communities.
+``resolution`` above 1 favours smaller communities. A community is reported when it has
+at least ``min_size`` members; its ``bridging_persons`` are the persons in it who hold
+roles in two or more of its dishonest companies, the people who make it a ring.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 
 import networkx as nx
 
+from graph.analytics.louvain import Backend, louvain_communities
 from graph.analytics.subgraph import DishonestSubgraph
 from graph.analytics.weights import weighted_graph
 
@@ -59,13 +61,14 @@ def find_communities(
     min_size: int = DEFAULT_MIN_SIZE,
     resolution: float = 1.0,
     seed: int = LOUVAIN_SEED,
+    backend: Backend = "igraph",
 ) -> list[Community]:
     """Largest first (then most dishonest companies, then the first member's code)."""
     g = community_graph(sub)
     if g.number_of_nodes() == 0:
         return []
-    found = nx.community.louvain_communities(g, weight="weight", resolution=resolution,
-                                             seed=seed)
+    found = louvain_communities(g, weight="weight", resolution=resolution, seed=seed,
+                                backend=backend)
     out = []
     for members in found:
         if len(members) < min_size:

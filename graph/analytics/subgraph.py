@@ -23,12 +23,15 @@ the caller may not see (the same rule as the investigation walks, ``api/explore.
 from __future__ import annotations
 
 import datetime as dt
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import networkx as nx
 
+from graph.gc_pause import gc_paused
 from graph.record_versions import with_content_on
 from graph.store import GraphStore
 from queries.analytics import (
@@ -132,6 +135,31 @@ class DishonestSubgraph:
         return bool(self.capped)
 
 
+T = TypeVar("T")
+
+
+def _ahead(calls: Iterable[Callable[[], T]], depth: int = 1) -> Iterator[T]:
+    """The results of ``calls`` in order, each started ``depth`` calls before it is needed.
+
+    The engine is another process: while Python turns one batch of rows into seeds or
+    edges, the engine already computes the next one on the other core. The gain is
+    modest because Python's side (parsing the replies) is most of the work: on the
+    1,000,000-entity province the read took 33 s this way and 35-37 s one batch at a
+    time."""
+    pending: deque[Future[T]] = deque()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="analytics-read") as pool:
+        try:
+            for call in calls:
+                pending.append(pool.submit(call))
+                if len(pending) > depth:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for f in pending:
+                f.cancel()
+
+
 # -- seeds ------------------------------------------------------------------------------------
 def seeds_from_rows(
     rows: Iterable[Mapping[str, Any]],
@@ -190,12 +218,17 @@ def store_record_rows(store: GraphStore, on: dt.date) -> Iterator[dict[str, Any]
         return
     start = dt.date.fromisoformat(str(first)[:10])
     seen: set[str] = set()
-    for lo, hi in _months(start, on):
-        rows = store.read(
+    windows = list(_months(start, on))
+
+    def reader(lo: dt.date, hi: dt.date) -> Callable[[], list[dict[str, Any]]]:
+        return lambda: store.read(
             NEGATIVE_RECORDS_DECIDED,
             {"from": lo.isoformat(), "last": (hi - dt.timedelta(days=1)).isoformat(),
              "category": Category.NEGATIVE.value},
         )
+
+    for (lo, hi), rows in zip(windows, _ahead(reader(lo, hi) for lo, hi in windows),
+                              strict=True):
         # FalkorDB's string range index returns records past the window's upper bound
         # (graph/dialect.py): keep each record once, in the window it belongs to.
         low, high = lo.isoformat(), hi.isoformat()
@@ -234,6 +267,12 @@ def _batches(codes: Sequence[str], size: int) -> Iterator[Sequence[str]]:
         yield codes[i : i + size]
 
 
+def _reader(
+    links_of: LinksOf, chunk: Sequence[str]
+) -> Callable[[], list[tuple[str, int, Sequence[LinkRow]]]]:
+    return lambda: list(links_of(chunk))
+
+
 def _share(value: Any) -> float | None:
     return None if value is None or value == "" else float(value)
 
@@ -261,8 +300,9 @@ def build_subgraph(
     for level in range(1, hops + 2):
         outer = level == hops + 1
         nxt: set[str] = set()
-        for chunk in _batches(ring, batch):
-            for code, degree, links in links_of(chunk):
+        calls = (_reader(links_of, chunk) for chunk in _batches(ring, batch))
+        for rows in _ahead(calls):
+            for code, degree, links in rows:
                 if degree > len(links):
                     capped.add(code)
                 for link in links:
@@ -300,11 +340,12 @@ def read_dishonest_subgraph(
     batch: int = DEFAULT_BATCH,
 ) -> DishonestSubgraph:
     """The dishonest subgraph on ``on`` as the caller behind ``visible`` may see it."""
-    seeds = seeds_from_rows(
-        store_record_rows(store, on), policy=policy, on=on, visible=visible,
-        include_persons=include_persons,
-    )
-    return build_subgraph(
-        seeds, store_links_of(store, on, include_persons=include_persons, cap=cap),
-        on=on, hops=hops, include_persons=include_persons, batch=batch,
-    )
+    with gc_paused():
+        seeds = seeds_from_rows(
+            store_record_rows(store, on), policy=policy, on=on, visible=visible,
+            include_persons=include_persons,
+        )
+        return build_subgraph(
+            seeds, store_links_of(store, on, include_persons=include_persons, cap=cap),
+            on=on, hops=hops, include_persons=include_persons, batch=batch,
+        )

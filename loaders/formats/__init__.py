@@ -4,7 +4,8 @@ Every format yields rows in the interchange format of CONTRACT.md section 2 (a d
 a ``type``), plus the row as it stood in the input so a rejected row can be written back
 in the input's own format with its reason. A format module exposes:
 
-- ``read(path: Path) -> Iterator[SourceRow]``: lazily, constant memory;
+- ``read(path: Path, limits: InputLimits) -> Iterator[SourceRow]``: lazily, constant
+  memory, no line longer than ``limits.max_line_bytes`` held (loaders/limits.py);
 - ``Rejects(target: Path)``: a ``RejectsSink`` writing that format.
 """
 
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol, cast
 
 from loaders.errors import RowRejected
+from loaders.limits import DEFAULT_LIMITS, InputLimits
 
 FORMATS = ("jsonl", "csv", "xlsx", "ftm")
 _BY_SUFFIX = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".xlsx": "xlsx"}
@@ -58,7 +60,7 @@ class RejectsSink(ABC):
 
 
 class _FormatModule(Protocol):
-    def read(self, path: Path) -> Iterator[SourceRow]: ...
+    def read(self, path: Path, limits: InputLimits = ...) -> Iterator[SourceRow]: ...
 
     def Rejects(self, target: Path) -> RejectsSink: ...
 
@@ -81,8 +83,10 @@ def _module(fmt: str) -> _FormatModule:
     return cast(_FormatModule, importlib.import_module(f"loaders.formats.{fmt}_format"))
 
 
-def read_source(path: Path, fmt: str) -> Iterator[SourceRow]:
-    return _module(fmt).read(path)
+def read_source(
+    path: Path, fmt: str, limits: InputLimits = DEFAULT_LIMITS
+) -> Iterator[SourceRow]:
+    return _module(fmt).read(path, limits)
 
 
 def open_rejects(fmt: str, target: Path) -> RejectsSink:

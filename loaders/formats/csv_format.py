@@ -52,6 +52,7 @@ from typing import IO, Any
 
 from loaders.errors import RowRejected
 from loaders.formats import RejectsSink, SourceRow
+from loaders.limits import DEFAULT_LIMITS, InputLimits, read_bounded_line
 
 #: Every spelling of a type accepted in a file or sheet name, lower case.
 TYPE_ALIASES: dict[str, str] = {
@@ -153,26 +154,46 @@ def _decodes(data: bytes, encoding: str, partial: bool) -> bool:
     return True
 
 
-def _split(fh: IO[bytes], newline: bytes) -> Iterator[bytes]:
-    """Physical lines, each with its line end; ``\\n`` is the file object's own split."""
+def _split(fh: IO[bytes], newline: bytes, max_bytes: int) -> Iterator[bytes | None]:
+    """Physical lines, each with its line end; None for a line longer than ``max_bytes``,
+    skipped without being held (loaders/limits.py)."""
     if newline == b"\n":
-        yield from fh
-        return
+        while True:
+            line, cut = read_bounded_line(fh, max_bytes)
+            if not line:
+                return
+            yield None if cut else line
     rest = b""
+    skipping = False
     while chunk := fh.read(PREFIX_BYTES):
         parts = (rest + chunk).split(newline)
         rest = parts.pop()
         for part in parts:
-            yield part + newline
-    if rest:
-        yield rest
+            if skipping:
+                skipping = False
+                yield None
+            elif len(part) > max_bytes:
+                yield None
+            else:
+                yield part + newline
+        if len(rest) > max_bytes:
+            rest, skipping = b"", True
+    if skipping:
+        yield None
+    elif rest:
+        yield rest if len(rest) <= max_bytes else None
 
 
 class _Lines:
     """Decoded physical lines for ``csv.reader``, remembering which ones did not decode."""
 
-    def __init__(self, fh: IO[bytes], encoding: str, newline: bytes) -> None:
+    def __init__(
+        self, fh: IO[bytes], encoding: str, newline: bytes, limits: InputLimits = DEFAULT_LIMITS
+    ) -> None:
         self._fh = fh
+        self._limits = limits
+        #: line numbers of the lines in ``bad`` that were too long rather than undecodable.
+        self.too_long: set[int] = set()
         self._encoding = "utf-8" if encoding == "utf-8-sig" else encoding
         self._strip_bom = encoding == "utf-8-sig"
         self._newline = newline
@@ -181,8 +202,13 @@ class _Lines:
         self.bad: dict[int, str] = {}
 
     def __iter__(self) -> Iterator[str]:
-        for raw in _split(self._fh, self._newline):
+        for raw in _split(self._fh, self._newline, self._limits.max_line_bytes):
             self.number += 1
+            if raw is None:
+                self.bad[self.number] = self._limits.line_too_long(self.number)
+                self.too_long.add(self.number)
+                yield "-\n"  # a placeholder cell, so the row is seen and rejected
+                continue
             if self._strip_bom and self.number == 1 and raw.startswith(_UTF8_BOM):
                 raw = raw[len(_UTF8_BOM) :]
             try:
@@ -198,7 +224,7 @@ class _Lines:
                 yield raw.decode(self._encoding, errors="replace")
 
 
-def read(path: Path) -> Iterator[SourceRow]:
+def read(path: Path, limits: InputLimits = DEFAULT_LIMITS) -> Iterator[SourceRow]:
     with path.open("rb") as fh:
         encoding, newline = sniff(fh)
         if encoding == "utf-16":
@@ -206,7 +232,7 @@ def read(path: Path) -> Iterator[SourceRow]:
             yield SourceRow(path, 1, None, None, RowRejected("bad_encoding", reason))
             return
         fh.seek(0)
-        yield from _rows(path, _Lines(fh, encoding, newline))
+        yield from _rows(path, _Lines(fh, encoding, newline, limits))
 
 
 def _rows(path: Path, lines: _Lines) -> Iterator[SourceRow]:
@@ -248,12 +274,16 @@ def _rows(path: Path, lines: _Lines) -> Iterator[SourceRow]:
             continue
         end = lines.number
         bad = [lines.bad[n] for n in sorted(lines.bad) if start <= n <= end]
+        category = (
+            "line_too_long" if any(start <= n <= end for n in lines.too_long) else "bad_encoding"
+        )
         lines.bad.clear()
+        lines.too_long.clear()
         if not any(cell.strip() for cell in cells):
             continue  # blank lines and the ",,,," rows spreadsheets leave
         raw = {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(header)}
         if bad:
-            yield SourceRow(path, start, None, None, RowRejected("bad_encoding", bad[0]), raw)
+            yield SourceRow(path, start, None, None, RowRejected(category, bad[0]), raw)
             continue
         if problem is not None:
             yield SourceRow(path, start, None, None, problem, raw)

@@ -80,6 +80,7 @@ from followthemoney.proxy import EntityProxy
 
 from loaders.errors import RowRejected
 from loaders.formats import SourceRow, jsonl_format
+from loaders.limits import DEFAULT_LIMITS, InputLimits, read_bounded_line
 from schema.codes import EXTERNAL_PREFIX, validate_person_id, validate_uscc
 from schema.errors import InvalidCode
 
@@ -117,9 +118,9 @@ Raw = dict[str, Any] | None
 _AUTHORITY_ORG_TYPE = {"1": "institution", "5": "social_org", "9": "enterprise"}
 
 
-def read(path: Path) -> Iterator[SourceRow]:
-    codes = _real_codes(path)
-    for number, item, raw in _entities(path):
+def read(path: Path, limits: InputLimits = DEFAULT_LIMITS) -> Iterator[SourceRow]:
+    codes = _real_codes(path, limits)
+    for number, item, raw in _entities(path, limits=limits):
         if isinstance(item, RowRejected):
             yield SourceRow(path, number, None, None, item, raw)
             continue
@@ -132,11 +133,19 @@ def read(path: Path) -> Iterator[SourceRow]:
 
 
 def _entities(
-    path: Path, coded_only: bool = False
+    path: Path, coded_only: bool = False, limits: InputLimits = DEFAULT_LIMITS
 ) -> Iterator[tuple[int, EntityProxy | RowRejected, Raw]]:
     """Each line parsed; ``coded_only``: skip schemata that never carry a code (pass 1)."""
     with path.open("rb") as fh:
-        for number, line in enumerate(fh, start=1):
+        number = 0
+        while True:
+            line, cut = read_bounded_line(fh, limits.max_line_bytes)
+            if not line:
+                return
+            number += 1
+            if cut:
+                yield number, RowRejected("line_too_long", limits.line_too_long(number)), None
+                continue
             text = line.strip()
             if not text:
                 continue
@@ -148,6 +157,9 @@ def _entities(
             except json.JSONDecodeError as e:
                 err = RowRejected("malformed", f"not a JSON object: {e.msg} at column {e.colno}")
                 yield number, err, None
+                continue
+            except RecursionError:
+                yield number, RowRejected("malformed", "not a row: JSON nested too deeply"), None
                 continue
             if not isinstance(obj, dict):
                 yield number, RowRejected("malformed", "a line must be one FtM entity object"), None
@@ -180,10 +192,10 @@ def _without_sensitive(obj: dict[str, Any]) -> dict[str, Any]:
     return {**obj, "properties": kept}
 
 
-def _real_codes(path: Path) -> dict[str, str]:
+def _real_codes(path: Path, limits: InputLimits = DEFAULT_LIMITS) -> dict[str, str]:
     """FtM id -> USCC or ID number, only for entities that have a valid one."""
     codes: dict[str, str] = {}
-    for _number, item, _raw in _entities(path, coded_only=True):
+    for _number, item, _raw in _entities(path, coded_only=True, limits=limits):
         if isinstance(item, EntityProxy) and item.id is not None:
             code = _own_code(item)
             if code is not None:

@@ -9,11 +9,21 @@ from typing import IO, Any
 
 from loaders.errors import RowRejected
 from loaders.formats import RejectsSink, SourceRow
+from loaders.limits import DEFAULT_LIMITS, InputLimits, read_bounded_line
 
 
-def read(path: Path) -> Iterator[SourceRow]:
+def read(path: Path, limits: InputLimits = DEFAULT_LIMITS) -> Iterator[SourceRow]:
     with path.open("rb") as fh:
-        for number, raw in enumerate(fh, start=1):
+        number = 0
+        while True:
+            raw, cut = read_bounded_line(fh, limits.max_line_bytes)
+            if not raw:
+                return
+            number += 1
+            if cut:
+                err = RowRejected("line_too_long", limits.line_too_long(number))
+                yield SourceRow(path, number, None, None, err)
+                continue
             text = raw.strip()
             if not text:
                 continue
@@ -26,6 +36,10 @@ def read(path: Path) -> Iterator[SourceRow]:
                 continue
             except json.JSONDecodeError as e:
                 err = RowRejected("malformed", f"not a JSON object: {e.msg} at column {e.colno}")
+                yield SourceRow(path, number, None, None, err)
+                continue
+            except RecursionError:
+                err = RowRejected("malformed", "not a row: JSON nested too deeply")
                 yield SourceRow(path, number, None, None, err)
                 continue
             if not isinstance(obj, dict):

@@ -45,6 +45,7 @@ from openpyxl.utils.exceptions import (  # type: ignore[import-untyped, unused-i
 from loaders.errors import RowRejected
 from loaders.formats import RejectsSink, SourceRow
 from loaders.formats.csv_format import TYPE_ALIASES, normalize_type, type_from_name
+from loaders.limits import DEFAULT_LIMITS, InputLimits
 
 CODE_COLUMNS = frozenset({"code", "entity", "holder", "subject", "responsible"})
 NUMBER_COLUMNS = frozenset({"share_ratio", "registered_capital"})
@@ -60,7 +61,8 @@ def is_instructions(sheet: str) -> bool:
     return _INSTRUCTIONS.search(sheet) is not None
 
 
-def read(path: Path) -> Iterator[SourceRow]:
+def read(path: Path, limits: InputLimits = DEFAULT_LIMITS) -> Iterator[SourceRow]:
+    """``limits``: the workbook's unpacked size is checked by the pipeline before this."""
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, OSError, KeyError, ValueError) as e:
