@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from graph.embedded import EmbeddedEngine
-from graph.store import GraphStore, Params, Row, Statement
+from graph.store import DelegatingStore, GraphStore, Params, Row, Statement
 from schema.errors import CreditGraphError, EngineUnavailable
 
 __all__ = ["OUTAGES_FILE", "EngineWatch", "Outage", "WatchedStore"]
@@ -316,15 +316,13 @@ class EngineWatch:
                 tmp.unlink()
 
 
-class WatchedStore(GraphStore):
+class WatchedStore(DelegatingStore):
     """Passes every call through; a call that meets ``EngineUnavailable`` nudges the watch,
     so the restart starts with the first failed request instead of the next probe."""
 
     def __init__(self, inner: GraphStore, watch: EngineWatch) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.watch = watch
-        self.dialect = inner.dialect
-        self.engine_name = inner.engine_name
 
     def read(self, query: str, params: Params | None = None) -> list[Row]:
         try:
@@ -346,23 +344,3 @@ class WatchedStore(GraphStore):
         except EngineUnavailable:
             self.watch.nudge()
             raise
-
-    def close(self) -> None:
-        self.inner.close()
-
-    def drop_all(self) -> None:
-        self.inner.drop_all()
-
-    def _run_ddl(self, statement: str) -> None:
-        self.inner._run_ddl(statement)
-
-    def bootstrap(self) -> None:
-        self.inner.bootstrap()
-
-    def compact(self) -> None:
-        self.inner.compact()
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "inner":
-            raise AttributeError(name)
-        return getattr(self.inner, name)

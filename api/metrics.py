@@ -43,7 +43,7 @@ from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
-from graph.store import GraphStore, Params, Row, Statement
+from graph.store import DelegatingStore, GraphStore, Params, Row, Statement
 from schema.errors import CreditGraphError
 
 log = logging.getLogger("credit_graph.api")
@@ -260,7 +260,7 @@ class MetricsExtension(SchemaExtension):
                 )
 
 
-class InstrumentedStore(GraphStore):
+class InstrumentedStore(DelegatingStore):
     """A store that times every engine call of the one it wraps and delegates the rest.
 
     Batched writes go through ``write_one`` and ``write`` here, so each batch is one
@@ -270,9 +270,7 @@ class InstrumentedStore(GraphStore):
     def __init__(
         self, inner: GraphStore, observe: Callable[[str, str, str, float], None]
     ) -> None:
-        self.inner = inner
-        self.dialect = inner.dialect
-        self.engine_name = inner.engine_name
+        super().__init__(inner)
         self._observe = observe
 
     def _timed(self, kind: str, call: Callable[[], Any]) -> Any:
@@ -292,27 +290,3 @@ class InstrumentedStore(GraphStore):
     def write(self, statements: Sequence[Statement]) -> list[list[Row]]:
         out: list[list[Row]] = self._timed("write", lambda: self.inner.write(statements))
         return out
-
-    def ping(self) -> None:
-        self.inner.ping()
-
-    def close(self) -> None:
-        self.inner.close()
-
-    def drop_all(self) -> None:
-        self.inner.drop_all()
-
-    def _run_ddl(self, statement: str) -> None:
-        self.inner._run_ddl(statement)
-
-    def bootstrap(self) -> None:
-        self.inner.bootstrap()
-
-    def compact(self) -> None:
-        self.inner.compact()
-
-    def __getattr__(self, name: str) -> Any:
-        # Only reached for attributes this class does not have (engine specifics).
-        if name == "inner":
-            raise AttributeError(name)
-        return getattr(self.inner, name)

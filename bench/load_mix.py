@@ -43,8 +43,6 @@ import json
 import multiprocessing as mp
 import os
 import random
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -61,6 +59,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import bench_api  # noqa: E402
 from bench.bench_api import env_for, prepare  # noqa: E402
 from bench.common import machine, pct, say  # noqa: E402
 
@@ -300,36 +299,8 @@ def make_keys(data: Path, names: list[str]) -> dict[str, str]:
 
 @contextmanager
 def serving(data: Path, workers: int, port: int, extra_env: dict[str, str]) -> Iterator[str]:
-    with socket.socket() as probe:  # another server on the port would answer /healthz
-        if probe.connect_ex(("127.0.0.1", port)) == 0:
-            raise RuntimeError(f"port {port} is already in use; pick another with --port")
-    log = (data / f"load-mix-serve-{workers}.log").open("w")
-    proc = subprocess.Popen(
-        [*CLI, "serve", "--port", str(port), "--workers", str(workers)],
-        env=env_for(data) | extra_env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if (httpx.get(f"{url}/healthz", timeout=2).status_code == 200
-                        and proc.poll() is None):
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError(f"serve did not come up; see {log.name}")
-            time.sleep(0.3)
-        time.sleep(1.0 if workers > 1 else 0.2)
+    with bench_api.serving(data, workers, port, extra_env, log_prefix="load-mix-serve") as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def client(url: str, key: str) -> httpx.Client:

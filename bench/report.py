@@ -166,9 +166,11 @@ def size_section(r: dict[str, Any]) -> list[str]:
         "|---|---:|---:|---:|",
         f"| load rows/s | {_n(load.get('rows_per_s'))} (`credit-graph load`, validated) | "
         f"{_n(nb.get('rows_per_s'))} (graph build) | {_n(sl.get('rows_per_s'))} (inserts) |",
-        f"| memory | engine peak RSS {mem.get('engine_peak_rss_mib', '?')} MiB while serving, "
-        f"{load.get('engine_peak_rss_mib', '?')} MiB while loading; loader peak "
-        f"{load.get('loader_peak_rss_mib', '?')} MiB | process grew "
+        f"| memory | engine peak RSS {mem.get('engine_peak_rss_mib', '?')} MiB while serving"
+        + (f", {load['engine_peak_rss_mib']} MiB while loading; loader peak "
+           f"{load.get('loader_peak_rss_mib', '?')} MiB" if "engine_peak_rss_mib" in load
+           else " (load not measured in this run)")
+        + " | process grew "
         f"{nb.get('rss_growth_mib', '?')} MiB ({nb.get('nodes', 0):,} nodes, "
         f"{nb.get('edges', 0):,} edges) | file {sl.get('file_mib', '?')} MiB, process grew "
         f"{sl.get('rss_growth_mib', '?')} MiB |",

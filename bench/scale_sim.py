@@ -46,6 +46,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import bench_api  # noqa: E402
 from bench.bench_api import CLI, QUERY, env_for, make_key, serving  # noqa: E402
 from bench.bench_load import graph_memory  # noqa: E402
 from bench.common import PeakRss, machine, pct, say  # noqa: E402
@@ -195,39 +196,8 @@ def served(data: Path, workers: int, port: int) -> Iterator[tuple[str, int]]:
 # ------------------------------------------------------------- 1. several API processes
 def closed_loop(urls: list[str], key: str, codes: list[str], clients: int, seconds: float
                 ) -> dict[str, Any]:
-    """``clients`` threads, each on one keep-alive connection to ``urls[i % n]``, sending
-    the next check as soon as the previous answer arrives."""
-    headers = {"Authorization": f"Bearer {key}", "X-Purpose": "benchmark"}
-    stop = time.monotonic() + seconds
-    lat: list[float] = []
-    errors = [0]
-    lock = threading.Lock()
-
-    def run(i: int) -> None:
-        mine: list[float] = []
-        bad = 0
-        with httpx.Client(base_url=urls[i % len(urls)], headers=headers, timeout=30) as c:
-            j = i
-            while time.monotonic() < stop:
-                t = time.perf_counter()
-                r = c.post("/graphql", json={"query": QUERY,
-                                             "variables": {"c": codes[j % len(codes)]}})
-                mine.append(time.perf_counter() - t)
-                if r.status_code != 200 or "errors" in r.json():
-                    bad += 1
-                j += clients
-        with lock:
-            lat.extend(mine)
-            errors[0] += bad
-
-    started = time.monotonic()
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.monotonic() - started
-    return {"checks_per_s": round(len(lat) / elapsed, 1), "errors": errors[0],
+    lat, errors, elapsed = bench_api.closed_loop(urls, key, codes, clients, seconds)
+    return {"checks_per_s": round(len(lat) / elapsed, 1), "errors": errors,
             "seconds": round(elapsed, 1), **summary(lat)}
 
 

@@ -107,3 +107,45 @@ class GraphStore(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class DelegatingStore(GraphStore):
+    """Passes every call to the store it wraps; wrappers (metrics, the engine watch)
+    override only what they add to. Anything not part of ``GraphStore`` (engine
+    specifics such as the embedded store's ``engine``) is forwarded untouched."""
+
+    def __init__(self, inner: GraphStore) -> None:
+        self.inner = inner
+        self.dialect = inner.dialect
+        self.engine_name = inner.engine_name
+
+    def read(self, query: str, params: Params | None = None) -> list[Row]:
+        return self.inner.read(query, params)
+
+    def write(self, statements: Sequence[Statement]) -> list[list[Row]]:
+        return self.inner.write(statements)
+
+    def ping(self) -> None:
+        self.inner.ping()
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def drop_all(self) -> None:
+        self.inner.drop_all()
+
+    def _run_ddl(self, statement: str) -> None:
+        self.inner._run_ddl(statement)
+
+    def bootstrap(self) -> None:
+        self.inner.bootstrap()
+
+    def compact(self) -> None:
+        self.inner.compact()
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for attributes this class does not have.
+        if name == "inner":
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+

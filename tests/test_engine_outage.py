@@ -13,15 +13,11 @@ engine until the test lets go, and the outage lasts as long as the test needs.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +25,14 @@ import httpx
 import pytest
 
 from graph.embedded import EmbeddedEngine
-from tests.live_server import free_port, start_lock_held
+from tests.live_server import (
+    CLI,
+    engine_pid,
+    running_service,
+    serve_env,
+    start_lock_held,
+)
 
-CLI = [sys.executable, "-m", "api.cli"]
 # Demo scenario 1: a legal representative when the company was black-listed.
 PERSON = "320602196805120358"
 CHECK = (
@@ -41,53 +42,6 @@ CHECK = (
 HANG_GUARD_S = 15.0  # a request that takes this long counts as a hang
 
 
-def _env(data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CREDIT_GRAPH_")}
-    env.update({"CREDIT_GRAPH_DATA_DIR": str(data_dir), "CREDIT_GRAPH_POLICY": "nantong"})
-    env.update(extra)
-    return env
-
-
-@contextmanager
-def running_service(data_dir: Path, *args: str, **env: str) -> Iterator[str]:
-    port = free_port()
-    data_dir.parent.mkdir(parents=True, exist_ok=True)
-    log_path = data_dir.parent / f"serve-{port}.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [*CLI, "serve", "--port", str(port), *args],
-            env=_env(data_dir, **env),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 90
-            while True:
-                if proc.poll() is not None:
-                    raise AssertionError(f"serve exited: {log_path.read_text()}")
-                with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                        break
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"serve did not come up: {log_path.read_text()}")
-                time.sleep(0.2)
-            yield url
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-    assert "Traceback" not in log_path.read_text(), log_path.read_text()
-
-
-def engine_pid(data_dir: Path) -> int | None:
-    state = data_dir / "engine" / "engine.json"
-    return int(json.loads(state.read_text())["pid"]) if state.exists() else None
-
-
 def dead(pid: int) -> bool:
     """Gone or a zombie its parent (the service) has not reaped yet."""
     try:
@@ -95,6 +49,19 @@ def dead(pid: int) -> bool:
     except FileNotFoundError:
         return True
     return "zombie" in status or "\tX (dead)" in status
+
+
+def assert_engine_stopped_with_service(data_dir: Path) -> None:
+    """The engine the service started (or restarted) is gone once the service has
+    stopped; its shutdown may still be finishing when ``serve`` itself has exited, so
+    this waits for it a while rather than look once."""
+    deadline = time.monotonic() + HANG_GUARD_S
+    while True:
+        last = engine_pid(data_dir)
+        if last is None or dead(last):
+            return
+        assert time.monotonic() < deadline, f"engine {last} still running after serve stopped"
+        time.sleep(0.1)
 
 
 def ask(url: str, key: str) -> httpx.Response:
@@ -160,7 +127,7 @@ def assert_outage_answers(url: str, key: str, n: int) -> None:
 def data_dir(tmp_path: Path) -> Iterator[Path]:
     d = tmp_path / "data"
     yield d
-    subprocess.run([*CLI, "engine", "stop"], env=_env(d), capture_output=True, timeout=120)
+    subprocess.run([*CLI, "engine", "stop"], env=serve_env(d), capture_output=True, timeout=120)
 
 
 def test_killed_engine_is_restarted_and_the_check_answers_again(data_dir: Path) -> None:
@@ -202,8 +169,7 @@ def test_killed_engine_is_restarted_and_the_check_answers_again(data_dir: Path) 
             time.sleep(0.1)
         assert wait_until_healthy(url, restarts=2)["restarts"] == 2
     # serve stopped the engine it had restarted.
-    last = engine_pid(data_dir)
-    assert last is None or dead(last)
+    assert_engine_stopped_with_service(data_dir)
 
 
 def answer_ok(url: str, key: str, expected: dict[str, Any]) -> bool:
@@ -240,8 +206,7 @@ def test_two_workers_restart_the_engine_once(data_dir: Path) -> None:
             health = wait_until_healthy(url)
             assert health["restarts"] == 1 and health["lastOutage"]["enginePid"] == new_pid
         assert metric(url, "credit_graph_engine_restarts_total") == 1
-    last = engine_pid(data_dir)
-    assert last is None or dead(last)
+    assert_engine_stopped_with_service(data_dir)
 
 
 def test_an_external_engine_is_reported_not_restarted(tmp_path: Path) -> None:

@@ -10,7 +10,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,64 +19,24 @@ import httpx
 import pytest
 
 from tests.builders import entity, person, person_code, record, role, uscc_code
-from tests.live_server import free_port, start_lock_held
+from tests.live_server import CLI, engine_pid, free_port, serve_env, start_lock_held
+from tests.live_server import running_service as shared_running_service
 
-CLI = [sys.executable, "-m", "api.cli"]
 CO = uscc_code(51)
 REP = person_code(52)
 
 
-def _env(data_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CREDIT_GRAPH_")}
-    env.update({"CREDIT_GRAPH_DATA_DIR": str(data_dir), "CREDIT_GRAPH_POLICY": "nantong"})
-    return env
-
-
 @contextmanager
 def running_service(data_dir: Path, *extra: str) -> Iterator[str]:
-    port = free_port()
-    log = (data_dir.parent / f"serve-{port}.log").open("w")
-    proc = subprocess.Popen(
-        [*CLI, "serve", "--port", str(port), *extra],
-        env=_env(data_dir),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise AssertionError(
-                    f"serve exited: {(data_dir.parent / f'serve-{port}.log').read_text()}"
-                )
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code in (200, 503):
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError("serve did not come up")
-            time.sleep(0.2)
+    # Ready also when the engine is down: some tests start it that way.
+    with shared_running_service(data_dir, *extra, ready=(200, 503), no_traceback=False) as url:
         yield url
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*CLI, *args], env=_env(data_dir), capture_output=True, text=True, timeout=120
+        [*CLI, *args], env=serve_env(data_dir), capture_output=True, text=True, timeout=120
     )
-
-
-def engine_pid(data_dir: Path) -> int | None:
-    state = data_dir / "engine" / "engine.json"
-    return int(json.loads(state.read_text())["pid"]) if state.exists() else None
 
 
 def restricted(url: str, code: str, key: str) -> bool:
@@ -177,7 +136,7 @@ def test_check_command_prints_the_contract_json(data_dir: Path) -> None:
 
 def test_unreachable_engine_stops_serve_with_one_line(tmp_path: Path) -> None:
     port = free_port()  # nothing listens there
-    env = _env(tmp_path / "d") | {"CREDIT_GRAPH_FALKORDB_URL": f"redis://127.0.0.1:{port}"}
+    env = serve_env(tmp_path / "d") | {"CREDIT_GRAPH_FALKORDB_URL": f"redis://127.0.0.1:{port}"}
     out = subprocess.run(
         [*CLI, "serve", "--port", str(free_port())],
         env=env,
@@ -191,7 +150,7 @@ def test_unreachable_engine_stops_serve_with_one_line(tmp_path: Path) -> None:
 
 
 def test_bad_setting_stops_startup_with_one_line(tmp_path: Path) -> None:
-    env = _env(tmp_path / "d") | {"CREDIT_GRAPH_POLICY": "atlantis"}
+    env = serve_env(tmp_path / "d") | {"CREDIT_GRAPH_POLICY": "atlantis"}
     out = subprocess.run([*CLI, "check", CO], env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode != 0
     assert out.stderr.strip().count("\n") == 0 and "CREDIT_GRAPH_POLICY" in out.stderr
