@@ -43,7 +43,8 @@ test: setup lint browser
 # The larger trials behind docs/reliability.md (about 10 minutes): 20 engine kills during
 # loads, 30 acknowledged-write kills per fsync setting, 50 fuzz examples per GraphQL field.
 reliability: setup
-	CREDIT_GRAPH_CRASH_TRIALS=20 CREDIT_GRAPH_FUZZ_EXAMPLES=50 $(BIN)/pytest -q \
+	CREDIT_GRAPH_RELIABILITY=1 CREDIT_GRAPH_CRASH_TRIALS=20 CREDIT_GRAPH_FUZZ_EXAMPLES=50 \
+		$(BIN)/pytest -q tests/test_engine_outage.py \
 		tests/test_engine_crash_load.py tests/test_engine_crash_ack.py \
 		tests/test_hostile_graphql.py tests/test_hostile_files.py tests/test_audit.py
 	$(BIN)/python bench/crash_load_trials.py --trials 20 --entities 500

