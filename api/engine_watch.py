@@ -30,12 +30,13 @@ Neo4j and a FalkorDB given by URL belong to someone else: the watch only reports
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,13 +60,23 @@ def _iso(t: datetime | None) -> str | None:
     return t.isoformat(timespec="milliseconds") if t is not None else None
 
 
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 @dataclass(frozen=True)
 class Outage:
     """One time the engine did not answer, as this service saw it.
 
     ``seconds`` runs from the first failure noticed (a probe or a request) to the first
-    probe that got an answer again. ``restarted`` says whether this process started the
-    engine that ended it (False when another worker did, or the engine came back alone).
+    probe that got an answer again. ``restarted`` says whether a new engine process ended
+    it (its pid differs from the one that stopped answering), whichever worker started it.
     """
 
     down_at: datetime
@@ -123,6 +134,8 @@ class EngineWatch:
         # State, guarded by _lock.
         self._suspect_at: tuple[datetime, float] | None = None
         self._down: tuple[datetime, float, str] | None = None
+        #: The engine pid recorded when this process saw it stop answering.
+        self._down_pid: int | None = None
         self._attempted = False
         self._failures = 0
         self._next_attempt = 0.0
@@ -256,6 +269,7 @@ class EngineWatch:
                 return
             at = self._suspect_at or (datetime.now(UTC), time.monotonic())
             self._down = (at[0], at[1], reason)
+            self._down_pid = self._recorded_pid()
             self._suspect_at = None
         log.error("engine watch: the graph engine is unavailable: %s", reason)
         if self._on_state is not None:
@@ -274,31 +288,34 @@ class EngineWatch:
             self._attempted = False
             self._failures = 0
             self._next_attempt = 0.0
-            restarted, self._restarted_here = self._restarted_here, False
+            here, self._restarted_here = self._restarted_here, False
+            down_pid = self._down_pid
             if down is None:
                 return
+        new_pid = self.engine.pid if self.engine is not None else None
         outage = Outage(
             down_at=down[0],
             up_at=datetime.now(UTC),
             seconds=time.monotonic() - down[1],
-            restarted=restarted,
-            engine_pid=self.engine.pid if self.engine is not None else None,
+            restarted=down_pid is not None and new_pid is not None and new_pid != down_pid,
+            engine_pid=new_pid,
             reason=down[2],
         )
-        if restarted:
-            # Before "down" is cleared, so whoever sees this process up sees the record.
-            self._write_shared(outage)
+        # Before "down" is cleared, so whoever sees this process up sees the record. Each
+        # worker that saw the outage offers it; the first one records it (and counts the
+        # restart), whichever worker started the new engine.
+        counted = self._write_shared(outage, down_pid) if self.engine is not None else True
         with self._lock:
             self._down = None
             self._outages += 1
-            self._restarts += int(restarted)
+            self._restarts += int(outage.restarted and counted)
             self._last = outage
         log.warning(
             "engine watch: the graph engine answers again after %.2f s%s",
             outage.seconds,
-            " (restarted by this process)" if restarted else "",
+            " (restarted by this process)" if here else "",
         )
-        if restarted and self._on_restart is not None:
+        if outage.restarted and counted and self._on_restart is not None:
             self._on_restart()
         if self._on_state is not None:
             self._on_state(True)
@@ -314,25 +331,41 @@ class EngineWatch:
             return None
         return data if isinstance(data, dict) else None
 
-    def _write_shared(self, outage: Outage) -> None:
-        """Only the worker that restarted the engine writes, so one outage counts once."""
+    def _recorded_pid(self) -> int | None:
+        """The pid in the engine's state file, alive or not: the one that died."""
+        if self.engine is None:
+            return None
+        try:
+            pid = json.loads(self.engine.state_path.read_text(encoding="utf-8")).get("pid")
+        except (OSError, ValueError, AttributeError):
+            return None
+        return pid if isinstance(pid, int) else None
+
+    def _write_shared(self, outage: Outage, down_pid: int | None) -> bool:
+        """Record ``outage`` once for all workers; False when another worker already did.
+
+        One outage is one dead engine: every worker that saw it die offers it under the
+        pid that died, and the first one records it."""
         path = self.outages_path
         if path is None:
-            return
-        old = self._read_shared() or {}
-        data = {
-            "restarts": int(old.get("restarts", 0)) + 1,
-            "outages": int(old.get("outages", 0)) + 1,
-            "last": outage.as_dict(),
-        }
-        tmp = path.with_name(f".{OUTAGES_FILE}.{os.getpid()}.tmp")
+            return True
         try:
-            tmp.write_text(json.dumps(data), encoding="utf-8")
-            os.replace(tmp, path)
+            with _file_lock(path.with_name(f".{OUTAGES_FILE}.lock")):
+                old = self._read_shared() or {}
+                if down_pid is not None and down_pid == old.get("lastDownPid"):
+                    return False
+                data = {
+                    "restarts": int(old.get("restarts", 0)) + int(outage.restarted),
+                    "outages": int(old.get("outages", 0)) + 1,
+                    "last": outage.as_dict(),
+                    "lastDownPid": down_pid,
+                }
+                tmp = path.with_name(f".{OUTAGES_FILE}.{os.getpid()}.tmp")
+                tmp.write_text(json.dumps(data), encoding="utf-8")
+                os.replace(tmp, path)
         except OSError as e:
             log.warning("engine watch: cannot write %s: %s", path, e)
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+        return True
 
 
 class WatchedStore(DelegatingStore):
