@@ -16,9 +16,10 @@ pooled connection when it hands it out).
 Several workers (``serve --workers N``): each worker runs its own watch. They all notice
 the outage, and the engine's file lock makes exactly one of them start the new engine;
 the others find it running and reuse it. The starting worker owns the new engine and
-stops it when it shuts down, as ``serve`` did with the first one. That worker also writes
-the outage to ``<data_dir>/engine-outages.json``, so ``/healthz`` reports the same history
-whichever worker answers.
+stops it when it shuts down, as ``serve`` did with the first one. The first worker that
+sees the engine answer again writes the outage to ``<data_dir>/engine-outages.json``
+(once per dead engine pid), so ``/healthz`` reports the same history whichever worker
+answers.
 
 An engine that was stopped cleanly (``credit-graph engine stop``, or the owning worker
 shutting down) removes its ``engine.json``; that is a deliberate stop and is reported but
