@@ -46,7 +46,6 @@ belonged to was not answered, but the report errs on the side of showing the los
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import hmac
 import json
@@ -62,6 +61,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from api.file_lock import flocked
 from api.log_masking import mask_text
 from schema.codes import mask_code
 from schema.errors import AuditUnavailable, InvalidInput
@@ -124,17 +124,6 @@ _SCHEMA = (
 )
 _SCHEMA_OBJECTS = """SELECT count(*) FROM sqlite_master WHERE name IN
     ('entries', 'entries_key_name', 'entry_subjects', 'entry_subjects_digest')"""
-
-
-@contextlib.contextmanager
-def _flocked(path: Path) -> Iterator[None]:
-    """An exclusive lock on ``path`` across processes, held for the ``with`` block."""
-    with open(path, "a") as lock_file:
-        fcntl.flock(lock_file, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock_file, fcntl.LOCK_UN)
 
 
 @dataclass(frozen=True)
@@ -312,7 +301,7 @@ class AuditLog:
             os.close(os.open(self.db_path, os.O_RDWR | os.O_CREAT, 0o600))
         # Two processes opening a new log at once would race to switch it to WAL, and
         # SQLite does not wait on that lock: set-up is serialised with a file lock.
-        with _flocked(self.directory / "audit.lock"):
+        with flocked(self.directory / "audit.lock"):
             return self._open_locked()
 
     def _open_locked(self) -> sqlite3.Connection:
@@ -397,7 +386,7 @@ class AuditLog:
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         # Not ``audit.lock``: opening the database takes that one, and a second flock on
         # the same file from this process would wait for itself.
-        with _flocked(self.directory / "audit.write.lock"):
+        with flocked(self.directory / "audit.write.lock"):
             yield
 
     def append(self, record: AuditRecord, *, at: datetime | None = None) -> AuditEntry:

@@ -30,19 +30,18 @@ Neo4j and a FalkorDB given by URL belong to someone else: the watch only reports
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from api.file_lock import flocked
 from graph.embedded import EmbeddedEngine
 from graph.store import DelegatingStore, GraphStore, Params, Row, Statement
 from schema.errors import CreditGraphError, EngineUnavailable
@@ -59,16 +58,6 @@ _MAX_BACKOFF_S = 30.0  # an engine that cannot start is tried again at most this
 
 def _iso(t: datetime | None) -> str | None:
     return t.isoformat(timespec="milliseconds") if t is not None else None
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
 
 
 @dataclass(frozen=True)
@@ -123,12 +112,6 @@ class EngineWatch:
         self._on_restart = on_restart
         self._on_state = on_state
         self._lock = threading.Lock()
-        # Held while this process restarts the engine, and by whoever records a recovery:
-        # the periodic probe and a request's nudge run on two threads, and the one that
-        # did not start the engine must not record the outage as "not restarted" before
-        # the one that did has said so (seen once under load with two workers).
-        self._restarting = threading.RLock()
-        self._restarted_here = False
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -147,6 +130,10 @@ class EngineWatch:
     @property
     def restartable(self) -> bool:
         return self.engine is not None
+
+    @property
+    def engine_owned(self) -> bool:
+        return self.engine is not None and self.engine.owned
 
     @property
     def outages_path(self) -> Path | None:
@@ -244,23 +231,15 @@ class EngineWatch:
             if deliberate:
                 return  # stopped cleanly on purpose: report, do not fight the operator
             self._attempted = True
-        with self._restarting:
-            try:
-                started = self.engine.restart_if_dead()
-            except CreditGraphError as e:
-                with self._lock:
-                    self._failures += 1
-                    backoff = min(self.interval_s * 2**self._failures, _MAX_BACKOFF_S)
-                    self._next_attempt = time.monotonic() + backoff
-                log.error(
-                    "engine watch: restart failed (next try in %.1f s): %s", backoff, e.message
-                )
-                return
-            # The flock lets one process start the engine; the others adopt it (owned
-            # False).
-            if started and self.engine.owned:
-                with self._lock:
-                    self._restarted_here = True
+        try:
+            self.engine.restart_if_dead()
+        except CreditGraphError as e:
+            with self._lock:
+                self._failures += 1
+                backoff = min(self.interval_s * 2**self._failures, _MAX_BACKOFF_S)
+                self._next_attempt = time.monotonic() + backoff
+            log.error("engine watch: restart failed (next try in %.1f s): %s", backoff, e.message)
+            return
         if self._probe() is None:
             self._recovered()
 
@@ -270,26 +249,19 @@ class EngineWatch:
                 return
             at = self._suspect_at or (datetime.now(UTC), time.monotonic())
             self._down = (at[0], at[1], reason)
-            self._down_pid = self._recorded_pid()
+            self._down_pid = self.engine.recorded_pid if self.engine is not None else None
             self._suspect_at = None
         log.error("engine watch: the graph engine is unavailable: %s", reason)
         if self._on_state is not None:
             self._on_state(False)
 
     def _recovered(self) -> None:
-        # The whole record under the restart lock: two threads finding the engine up at
-        # once must record one outage, with whether this process restarted it.
-        with self._restarting:
-            self._record_recovery()
-
-    def _record_recovery(self) -> None:
         with self._lock:
             down = self._down
             self._suspect_at = None
             self._attempted = False
             self._failures = 0
             self._next_attempt = 0.0
-            here, self._restarted_here = self._restarted_here, False
             down_pid = self._down_pid
             if down is None:
                 return
@@ -314,7 +286,8 @@ class EngineWatch:
         log.warning(
             "engine watch: the graph engine answers again after %.2f s%s",
             outage.seconds,
-            " (restarted by this process)" if here else "",
+            # The flock let one process start the engine; it owns it, the others adopted it.
+            " (restarted by this process)" if outage.restarted and self.engine_owned else "",
         )
         if outage.restarted and counted and self._on_restart is not None:
             self._on_restart()
@@ -332,16 +305,6 @@ class EngineWatch:
             return None
         return data if isinstance(data, dict) else None
 
-    def _recorded_pid(self) -> int | None:
-        """The pid in the engine's state file, alive or not: the one that died."""
-        if self.engine is None:
-            return None
-        try:
-            pid = json.loads(self.engine.state_path.read_text(encoding="utf-8")).get("pid")
-        except (OSError, ValueError, AttributeError):
-            return None
-        return pid if isinstance(pid, int) else None
-
     def _write_shared(self, outage: Outage, down_pid: int | None) -> bool:
         """Record ``outage`` once for all workers; False when another worker already did.
 
@@ -351,7 +314,7 @@ class EngineWatch:
         if path is None:
             return True
         try:
-            with _file_lock(path.with_name(f".{OUTAGES_FILE}.lock")):
+            with flocked(path.with_name(f".{OUTAGES_FILE}.lock")):
                 old = self._read_shared() or {}
                 if down_pid is not None and down_pid == old.get("lastDownPid"):
                     return False

@@ -334,6 +334,13 @@ class EmbeddedEngine:
         return self.engine_dir / _STATE_NAME
 
     @property
+    def recorded_pid(self) -> int | None:
+        """The pid in the state file, alive or not (after a crash: the one that died)."""
+        state = self._read_state()
+        pid = state.get("pid") if state else None
+        return pid if isinstance(pid, int) else None
+
+    @property
     def pid(self) -> int | None:
         """The running engine's pid; None when none is recorded or it has exited."""
         if self._proc is not None and self._proc.poll() is None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import signal
@@ -19,6 +18,8 @@ from pathlib import Path
 import httpx
 import uvicorn
 from fastapi import FastAPI
+
+from api.file_lock import flocked
 
 
 def free_port() -> int:
@@ -48,12 +49,8 @@ def serve_in_thread(app: FastAPI) -> Iterator[str]:
 @contextmanager
 def start_lock_held(data_dir: Path) -> Iterator[None]:
     """Hold the engine's start lock: nobody can start (or restart) it meanwhile."""
-    fd = os.open(data_dir / "engine" / "engine.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with flocked(data_dir / "engine" / "engine.lock"):
         yield
-    finally:
-        os.close(fd)
 
 
 CLI = [sys.executable, "-m", "api.cli"]
