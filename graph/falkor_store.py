@@ -10,9 +10,9 @@ import redis
 from falkordb import FalkorDB
 from falkordb.query_result import QueryResult
 
+from graph.cypher_params import header
 from graph.dialect import FalkorDialect
 from graph.store import GraphStore, Params, Row, Statement
-from graph.text_guard import check_params
 from schema.errors import EngineUnavailable
 
 DEFAULT_GRAPH = "credit"
@@ -71,9 +71,9 @@ class FalkorStore(GraphStore):
 
     # -- GraphStore ----------------------------------------------------------------
     def read(self, query: str, params: Params | None = None) -> list[Row]:
-        check_params(params)
+        text = header(params) + query
         try:
-            result = self._graph.ro_query(query, dict(params or {}), timeout=self._timeout)
+            result = self._graph.ro_query(text, None, timeout=self._timeout)
         except redis.ConnectionError as e:
             raise EngineUnavailable(f"graph engine unreachable ({self.description}): {e}") from e
         except redis.TimeoutError as e:
@@ -83,15 +83,12 @@ class FalkorStore(GraphStore):
     def write(self, statements: Sequence[Statement]) -> list[list[Row]]:
         if not statements:
             return []
-        for statement in statements:
-            check_params(statement.params)
+        texts = [header(s.params) + s.query for s in statements]
         try:
-            if len(statements) == 1:
-                s = statements[0]
-                return [_rows(self._graph.query(s.query, dict(s.params), timeout=self._timeout))]
+            if len(texts) == 1:
+                return [_rows(self._graph.query(texts[0], None, timeout=self._timeout))]
             pipe = self._db.connection.pipeline(transaction=True)
-            for s in statements:
-                text = self._graph._build_params_header(dict(s.params)) + s.query
+            for text in texts:
                 pipe.execute_command("GRAPH.QUERY", self.graph_name, text, "--compact")
             replies = pipe.execute()
             return [_rows(QueryResult(self._graph, reply)) for reply in replies]
@@ -99,6 +96,11 @@ class FalkorStore(GraphStore):
             raise EngineUnavailable(f"graph engine unreachable ({self.description}): {e}") from e
         except redis.TimeoutError as e:
             raise EngineUnavailable(f"graph engine timed out ({self.description})") from e
+
+    def prepared(self, query: str, params: Params) -> Statement:
+        """The parameters encoded into the text now (``graph.cypher_params``); ``write``
+        then sends the text as it is."""
+        return Statement(header(params) + query, {})
 
     def ping(self) -> None:
         try:

@@ -66,6 +66,13 @@ class GraphStore(ABC):
     def write_one(self, query: str, params: Params | None = None) -> list[Row]:
         return self.write([Statement(query, params or {})])[0]
 
+    def prepared(self, query: str, params: Params) -> Statement:
+        """The statement as ``write`` will send it, with whatever work that takes done
+        now, on the caller's thread. Why: a loader prepares the next batch while its
+        writer thread waits for the engine, so the engine is never left idle while
+        Python encodes (FalkorDB: the parameters become query text)."""
+        return Statement(query, params)
+
     def write_batches(
         self,
         query: str,
@@ -124,6 +131,9 @@ class DelegatingStore(GraphStore):
 
     def write(self, statements: Sequence[Statement]) -> list[list[Row]]:
         return self.inner.write(statements)
+
+    def prepared(self, query: str, params: Params) -> Statement:
+        return self.inner.prepared(query, params)
 
     def ping(self) -> None:
         self.inner.ping()

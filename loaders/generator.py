@@ -2059,7 +2059,10 @@ class _Generator:
         if people is None:
             pref = REGIONS[self.region[i]].pref
             # the cluster's companies are registered in order, so ``est`` is the earliest
-            people = (self._pick(est, pref, []), self._pick(est, pref, []))
+            # one ``taken`` list: the same person twice made a role that repeats (same
+            # holder, company, role and day) with two share ratios
+            taken: list[int] = []
+            people = (self._pick(est, pref, taken), self._pick(est, pref, taken))
             self.shell_people[cid] = people
         boss, partner = self.pcodes[people[0]], self.pcodes[people[1]]
         self._role(code, boss, "legal_representative", "执行董事兼总经理", est, end)

@@ -12,6 +12,8 @@ import json
 from enum import Enum
 from typing import Any
 
+import orjson
+
 from schema.models import Entity, Person, Record, Role
 from schema.pinyin import search_props
 
@@ -26,9 +28,32 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _floatless(value: Any) -> bool:
+    t = type(value)
+    if t is float:
+        return False
+    if t is list or t is tuple:
+        return all(map(_floatless, value))
+    if t is dict:
+        return all(map(_floatless, value.values()))
+    return True
+
+
 def content_hash(props: dict[str, Any]) -> str:
-    blob = json.dumps(props, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(blob.encode()).hexdigest()[:32]
+    """The hash is stored in the graph, so its text must never change: it is ``json``'s
+    compact, sorted output. orjson writes the same text five times faster except for
+    floats (``1.5e-7`` against ``1.5e-07``, ``null`` for NaN) and integers past 64 bits;
+    rows with a float, or what orjson refuses, go through ``json``."""
+    blob: bytes | None = None
+    if _floatless(props):
+        try:
+            blob = orjson.dumps(props, option=orjson.OPT_SORT_KEYS)
+        except TypeError:
+            blob = None
+    if blob is None:
+        text = json.dumps(props, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        blob = text.encode()
+    return hashlib.sha256(blob).hexdigest()[:32]
 
 
 def _with_provenance(props: dict[str, Any], src: str, line: int) -> dict[str, Any]:

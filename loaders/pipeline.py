@@ -4,6 +4,8 @@ Streaming and constant memory: a file is read once. Subjects (entities, persons)
 written as they come; roles, records and withdrawals, which refer to subjects, are
 validated and spooled to a temporary file, then written in a second pass once every
 subject of the file is in the graph, so references resolve whatever the order of rows.
+A reference to a subject of the same file is resolved from the codes the first pass
+kept (up to ``KNOWN_CODES_MAX`` of them); only the others are looked up in the graph.
 Writes run on a background thread (the engine is another process), so parsing and
 validation overlap with the engine's work. Every batch is one ``UNWIND $rows``
 statement, atomic on every engine, and every write is an idempotent MERGE guarded by
@@ -17,7 +19,9 @@ import copy
 import datetime as dt
 import hashlib
 import json
+import marshal
 import queue
+import struct
 import tempfile
 import threading
 import uuid
@@ -27,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from graph.store import GraphStore
+from graph.store import GraphStore, Statement
 from loaders import graph_rows
 from loaders.errors import RowRejected
 from loaders.formats import (
@@ -49,6 +53,13 @@ from schema.record_life import state_entry
 from schema.workdays import working_days_after
 
 BATCH_SIZE = 2000
+#: Subject codes of the file kept in memory for the second pass (about 100 bytes each;
+#: a 1,000,000-entity province has 2.3 million). Why: asking the graph for every
+#: reference cost the engine an index lookup per code and held the loader until the
+#: engine had written what was queued, so the second pass ran in lock step with the
+#: engine. Past this many, codes are looked up in the graph as before, so memory stays
+#: bounded whatever the file's size.
+KNOWN_CODES_MAX = 4_000_000
 #: After this many changed rows, ask the engine to compact its storage (FalkorDB: rewrite
 #: the append-only file), so a restart does not replay the whole load.
 COMPACT_AFTER_ROWS = 10_000
@@ -57,6 +68,11 @@ COMPACT_AFTER_ROWS = 10_000
 DEADLINE_KINDS = frozenset({"license", "penalty"})
 SUBMISSION_DEADLINE_WORKING_DAYS = 7
 _NOWHERE = "in this file or the graph"
+_SUBJECT_QUERIES = (subjects.MERGE_ENTITIES, subjects.MERGE_PERSONS)
+#: Identities (record uid, role key) of rows left for the second pass, remembered so a
+#: later row of the same record or role also waits: the file's order decides which
+#: content is the last. Past this many, every later row waits (memory stays bounded).
+DEFERRED_MAX = 1_000_000
 
 #: ``progress(phase, rows)``: phase ``read`` while parsing, ``link`` for the second pass.
 Progress = Callable[[str, int], None]
@@ -110,9 +126,7 @@ class _Writer:
 
     def __init__(self, store: GraphStore, summary: LoadSummary, progress: Progress | None) -> None:
         self._store, self._summary, self._progress = store, summary, progress
-        self._queue: queue.Queue[tuple[str, list[dict[str, Any]], dict[str, Any]] | None] = (
-            queue.Queue(maxsize=4)
-        )
+        self._queue: queue.Queue[tuple[Statement, int] | None] = queue.Queue(maxsize=4)
         self._error: BaseException | None = None
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="graph-writer", daemon=True)
@@ -125,12 +139,12 @@ class _Writer:
                 if job is None:
                     return
                 if self._error is None:
-                    query, rows, extra = job
-                    result = self._store.write_one(query, {**extra, "rows": rows})
+                    statement, count = job
+                    result = self._store.write([statement])[0]
                     changed = int(result[0]["changed"]) if result else 0
                     with self._lock:
                         self._summary.loaded += changed
-                        self._summary.unchanged += len(rows) - changed
+                        self._summary.unchanged += count - changed
             except BaseException as e:  # handed to the caller by flush()
                 self._error = e
             finally:
@@ -139,7 +153,8 @@ class _Writer:
     def submit(self, query: str, rows: list[dict[str, Any]], extra: dict[str, Any]) -> None:
         self._raise()
         if rows:
-            self._queue.put((query, rows, extra))
+            statement = self._store.prepared(query, {**extra, "rows": rows})
+            self._queue.put((statement, len(rows)))
 
     def flush(self) -> None:
         self._queue.join()
@@ -155,23 +170,57 @@ class _Writer:
 
 
 class _Batcher:
-    """Groups rows by statement and hands full batches to the writer."""
+    """Groups rows by statement and hands full batches to the writer.
+
+    Roles and records name subjects; a batch of them is only sent after every subject
+    batch pending before it, so whatever it names is written first (the writer sends
+    batches in order). A row whose identity (code, role, record) is already in its
+    statement's pending batch closes that batch first: inside one ``UNWIND`` the
+    engine's MERGE resolves a repeated key in ways that depend on the whole batch, while
+    across batches the file's order decides, the later row being the content that stays.
+    """
 
     def __init__(self, writer: _Writer) -> None:
         self._writer = writer
-        self._pending: dict[str, tuple[list[dict[str, Any]], dict[str, Any]]] = {}
+        self._pending: dict[str, tuple[list[dict[str, Any]], dict[str, Any], list[Any]]] = {}
+        #: identity -> the statement whose pending batch holds it (a record and its
+        #: withdrawal share one identity and go through two statements)
+        self._owner: dict[Any, str] = {}
 
-    def add(self, query: str, row: dict[str, Any], extra: dict[str, Any]) -> None:
-        rows, _ = self._pending.setdefault(query, ([], extra))
-        rows.append(row)
-        if len(rows) >= BATCH_SIZE:
-            self._writer.submit(query, rows, extra)
-            del self._pending[query]
+    def add(self, query: str, row: dict[str, Any], extra: dict[str, Any], identity: Any) -> None:
+        owner = self._owner.get(identity)
+        if owner is not None:
+            self._send(owner)
+        pending = self._pending.get(query)
+        if pending is None:
+            pending = self._pending[query] = ([], extra, [])
+        pending[0].append(row)
+        pending[2].append(identity)
+        self._owner[identity] = query
+        if len(pending[0]) >= BATCH_SIZE:
+            self._send(query)
+
+    def _send(self, query: str) -> None:
+        if query not in _SUBJECT_QUERIES:
+            self._send_subjects()
+        self._submit(query)
+
+    def _submit(self, query: str) -> None:
+        rows, extra, ids = self._pending.pop(query)
+        owner = self._owner
+        for identity in ids:
+            owner.pop(identity, None)
+        self._writer.submit(query, rows, extra)
+
+    def _send_subjects(self) -> None:
+        for query in _SUBJECT_QUERIES:
+            if query in self._pending:
+                self._submit(query)
 
     def flush(self) -> None:
-        for query, (rows, extra) in list(self._pending.items()):
-            self._writer.submit(query, rows, extra)
-        self._pending.clear()
+        self._send_subjects()
+        for query in list(self._pending):
+            self._send(query)
         self._writer.flush()
 
 
@@ -214,6 +263,11 @@ class _FileLoad:
             "active": RecordStatus.ACTIVE.value,
             "withdrawn": RecordStatus.WITHDRAWN.value,
         }
+        #: Valid subjects of this file, by code: "entity" or "person" (see KNOWN_CODES_MAX).
+        self.known: dict[str, str] = {}
+        self.deferred: set[Any] = set()
+        self.defer_all = False
+        self.record_extra: dict[str, Any] = {}
 
     # -- bookkeeping ---------------------------------------------------------------
     def reject(self, row: SourceRow, rejection: RowRejected) -> None:
@@ -262,11 +316,17 @@ class _FileLoad:
             },
         )
         self.summary.submissions.append(self.src)
+        self.record_extra = {
+            **self.statuses, "now": self.now, "src": self.src,
+            "today": self.submitted_on.isoformat(),
+            "revived": state_entry(self.submitted_on, "active", self.src),
+        }
         return log_id
 
     # -- pass 1: read, validate, write subjects, spool the rest --------------------
-    def read_pass(self, batcher: _Batcher, spool: IO[str]) -> None:
+    def read_pass(self, batcher: _Batcher, spool: IO[bytes]) -> None:
         ticks = 0
+        known = self.known
         for row in read_source(self.path, self.fmt, self.limits):
             self.summary.read += 1
             ticks += 1
@@ -286,17 +346,48 @@ class _FileLoad:
             m = parsed.model
             if isinstance(m, Entity):
                 self.summary.rows_by_type["entity"] += 1
+                if len(known) < KNOWN_CODES_MAX:
+                    known[m.code] = "entity"
                 batcher.add(
-                    subjects.MERGE_ENTITIES, graph_rows.entity_row(m, self.src, row.line), {}
+                    subjects.MERGE_ENTITIES,
+                    graph_rows.entity_row(m, self.src, row.line),
+                    {},
+                    m.code,
                 )
             elif isinstance(m, Person):
                 self.summary.rows_by_type["person"] += 1
+                if len(known) < KNOWN_CODES_MAX:
+                    known[m.code] = "person"
                 batcher.add(
-                    subjects.MERGE_PERSONS, graph_rows.person_row(m, self.src, row.line), {}
+                    subjects.MERGE_PERSONS,
+                    graph_rows.person_row(m, self.src, row.line),
+                    {},
+                    m.code,
                 )
             else:
-                spool.write(json.dumps(self._spooled(row, m), ensure_ascii=False) + "\n")
+                item = self._spooled(row, m)
+                if not self._route_now(batcher, item):
+                    _spool_item(spool, item)
         self._tick("read", ticks)
+
+    def _route_now(self, batcher: _Batcher, item: dict[str, Any]) -> bool:
+        """Write a role or record during the first pass when every subject it names was
+        read before it, so the engine works while the rest of the file is parsed (with
+        every such row left to the second pass, the two processes took turns). Anything
+        else, and any later row of the same record or role, waits for the second pass."""
+        deferred = self.deferred
+        identity = _identity(item)
+        if identity in deferred or self.defer_all:
+            return False
+        known = self.known
+        if item["kind"] == "withdraw" or not all(c in known for c in item["refs"]):
+            if len(deferred) < DEFERRED_MAX:
+                deferred.add(identity)
+            else:
+                self.defer_all = True
+            return False
+        self._route(batcher, item, known)
+        return True
 
     def _spooled(self, row: SourceRow, m: Role | Record | Withdrawal) -> dict[str, Any]:
         item: dict[str, Any] = {"line": row.line, "sheet": row.sheet, "raw": row.raw}
@@ -333,47 +424,49 @@ class _FileLoad:
         }
 
     # -- pass 2: resolve references against the graph, write the rest --------------
-    def link_pass(self, batcher: _Batcher, writer: _Writer, spool: IO[str]) -> None:
-        spool.seek(0)
-        for chunk in _chunks(spool, BATCH_SIZE):
-            items = [json.loads(line) for line in chunk]
-            wanted = sorted({c for it in items for c in it["refs"]})
-            kinds = {
-                r["code"]: r["kind"]
-                for r in (
-                    self.store.read(subjects.EXISTING_CODES, {"codes": wanted}) if wanted else []
-                )
-            }
-            withdrawals = []
+    def link_pass(self, batcher: _Batcher, writer: _Writer, spool: IO[bytes]) -> None:
+        known = self.known
+        for items in _chunks(_spooled_items(spool), BATCH_SIZE):
+            kinds = {c: known[c] for it in items for c in it["refs"] if c in known}
+            wanted = sorted({c for it in items for c in it["refs"] if c not in kinds})
+            if wanted:
+                for r in self.store.read(subjects.EXISTING_CODES, {"codes": wanted}):
+                    kinds[r["code"]] = r["kind"]
+            # In the file's order: a record sent again after its withdrawal is revived.
+            withdrawals: list[dict[str, Any]] = []
             for it in items:
-                problem = self._reference_problem(it, kinds)
-                if problem is not None:
-                    self._reject_spooled(it, problem)
-                elif it["kind"] == "role":
-                    self.summary.rows_by_type["role"] += 1
-                    batcher.add(roles.merge_roles(it["role"]), it["row"], {})
-                elif it["kind"] == "record":
-                    self.summary.rows_by_type["record"] += 1
-                    self.summary.records_by_category[it["category"]] += 1
-                    derived = it["row"]["props"]
-                    if "late" in derived:
-                        self.summary.deadline_records += 1
-                        self.summary.late_records += int(derived["late"])
-                    batcher.add(
-                        records.MERGE_RECORDS,
-                        it["row"],
-                        {
-                            **self.statuses, "now": self.now, "src": self.src,
-                            "today": self.submitted_on.isoformat(),
-                            "revived": state_entry(self.submitted_on, "active", self.src),
-                        },
-                    )
+                if it["kind"] != "withdraw":
+                    if withdrawals:
+                        self._withdraw(batcher, withdrawals)
+                        withdrawals = []
+                    self._route(batcher, it, kinds)
                 else:
                     withdrawals.append(it)
             if withdrawals:
                 self._withdraw(batcher, withdrawals)
             self._tick("link", len(items))
         batcher.flush()
+
+    def _route(self, batcher: _Batcher, it: dict[str, Any], kinds: dict[str, str]) -> bool:
+        """Reject a role or record, or hand it to the batcher; False for a withdrawal,
+        which the caller writes (it may name a record of the same file)."""
+        problem = self._reference_problem(it, kinds)
+        if problem is not None:
+            self._reject_spooled(it, problem)
+        elif it["kind"] == "role":
+            self.summary.rows_by_type["role"] += 1
+            batcher.add(roles.merge_roles(it["role"]), it["row"], {}, _identity(it))
+        elif it["kind"] == "record":
+            self.summary.rows_by_type["record"] += 1
+            self.summary.records_by_category[it["category"]] += 1
+            derived = it["row"]["props"]
+            if "late" in derived:
+                self.summary.deadline_records += 1
+                self.summary.late_records += int(derived["late"])
+            batcher.add(records.MERGE_RECORDS, it["row"], self.record_extra, _identity(it))
+        else:
+            return False
+        return True
 
     def _withdraw(self, batcher: _Batcher, items: list[dict[str, Any]]) -> None:
         # A withdrawal may name a record earlier in this very file: write those first.
@@ -393,7 +486,7 @@ class _FileLoad:
                 event_id = f"{self.src}:{it['row']['line']}@{self.now}"
                 row = {**it["row"], "event_id": event_id,
                        "entry": state_entry(self.submitted_on, "withdrawn", event_id)}
-                batcher.add(records.WITHDRAW_RECORDS, row, extra)
+                batcher.add(records.WITHDRAW_RECORDS, row, extra, row["uid"])
             else:
                 rid = it["row"]["uid"].split(":", 1)[1]
                 self._reject_spooled(
@@ -454,10 +547,34 @@ class _FileLoad:
         )
 
 
-def _chunks(lines: Iterable[str], size: int) -> Iterator[list[str]]:
-    chunk: list[str] = []
-    for line in lines:
-        chunk.append(line)
+def _identity(item: dict[str, Any]) -> Any:
+    """What the second pass's statement MERGEs a role or record on."""
+    row = item["row"]
+    if item["kind"] == "role":
+        return (item["role"], row["holder"], row["entity"], row["key"])
+    return row["uid"]
+
+
+_ITEM_SIZE = struct.Struct("=I")
+
+
+def _spool_item(spool: IO[bytes], item: dict[str, Any]) -> None:
+    """marshal: the fastest serialiser of plain data in the standard library (about
+    five times JSON's speed both ways); the spool is this process's own temporary file."""
+    data = marshal.dumps(item)
+    spool.write(_ITEM_SIZE.pack(len(data)) + data)
+
+
+def _spooled_items(spool: IO[bytes]) -> Iterator[dict[str, Any]]:
+    spool.seek(0)
+    while head := spool.read(_ITEM_SIZE.size):
+        yield marshal.loads(spool.read(_ITEM_SIZE.unpack(head)[0]))  # noqa: S302 - our spool
+
+
+def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
         if len(chunk) >= size:
             yield chunk
             chunk = []
@@ -547,9 +664,7 @@ def load_files(
                 writer = _Writer(store, summary, progress)
                 batcher = _Batcher(writer)
                 try:
-                    with tempfile.TemporaryFile(
-                        "w+", encoding="utf-8", prefix="credit-graph-"
-                    ) as spool:
+                    with tempfile.TemporaryFile("w+b", prefix="credit-graph-") as spool:
                         job.read_pass(batcher, spool)
                         batcher.flush()
                         job.link_pass(batcher, writer, spool)

@@ -44,6 +44,6 @@ def test_engine_killed_during_load_then_reload_equals_a_clean_load(
     cut = [t for t in trials if t.loader_exit != 0]
     assert cut, [t.as_dict() for t in trials]
     for t in cut:
-        assert t.loader_message.startswith("credit-graph: ENGINE_UNAVAILABLE: ")
+        assert t.loader_message.startswith("credit-graph: ENGINE_UNAVAILABLE: "), t.as_dict()
         assert "run the same load again" in t.loader_message
         assert t.rows_kept < clean.rows or t.acknowledged_rows == clean.rows

@@ -226,6 +226,25 @@ def test_every_reference_is_defined_and_ids_are_unique(rows: list[Row]) -> None:
         assert all(kinds[p] == "person" for p in r.get("responsible", []))
     ids = Counter(r["id"] for r in records)
     assert ids.most_common(1)[0][1] == 1
+    # A role is one row: two rows for the same holder, company, role and day would
+    # overwrite each other, and every reload of the file would change the graph.
+    roles = Counter((r["holder"], r["entity"], r["role"], r["since"]) for r in of(rows, "role"))
+    assert roles.most_common(1)[0][1] == 1
+
+
+def test_no_role_repeats_in_a_province_with_many_shell_clusters(tmp_path: Path) -> None:
+    """Shell clusters reuse people; at 10,000 entities the two officers of a cluster
+    were once the same person, who then held two shares of one company on one day."""
+    path = tmp_path / "p.jsonl"
+    stats = generate(10_000, 7, path)
+    assert stats.shell_clusters > 10
+    seen: Counter[tuple[str, ...]] = Counter()
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.startswith('{"type":"role"'):
+                r = json.loads(line)
+                seen[r["holder"], r["entity"], r["role"], r["since"]] += 1
+    assert seen.most_common(1)[0][1] == 1
 
 
 def test_codes_are_jiangsu_and_match_org_type(rows: list[Row]) -> None:
@@ -264,6 +283,9 @@ def test_the_loader_accepts_every_row(
     summary = load_files(store, [path], policy=load_policy("nantong"), provider="gen", today=TODAY)
     assert summary.rejected_total == 0, summary.rejected
     assert summary.read == lines
+    assert summary.loaded == lines and summary.unchanged == 0
+    again = load_files(store, [path], policy=load_policy("nantong"), provider="gen", today=TODAY)
+    assert (again.loaded, again.unchanged) == (0, lines)  # the same file twice changes nothing
 
 
 # ---------------------------------------------------------------------- properties

@@ -155,3 +155,31 @@ def test_every_rejection_reason_lands_in_the_rejects_file(
     assert "no organisation" in by_line[8]["reason"] and "responsible" in by_line[10]["reason"]
     assert person_code(84) not in by_line[10]["reason"]  # masked
     assert by_line[4]["org_type"] == "bank"  # the row comes back as sent, to be fixed
+
+
+def test_file_order_decides_the_last_content_whichever_pass_writes_a_row(
+    store: GraphStore, write_jsonl: Write
+) -> None:
+    """Roles and records whose subjects came earlier in the file are written at once; the
+    others wait for the second pass. A later row of the same record must still win."""
+    co2 = uscc_code(63)
+    rows = [
+        entity(CO, "甲公司"),
+        # R1 names co2, which comes later: it waits for the second pass ...
+        record("R1", co2, "2025-06-01", severity="general", title="第一版"),
+        entity(co2, "乙公司"),
+        # ... and so must this later R1, though every subject it names is known by now.
+        record("R1", co2, "2025-06-01", severity="serious", title="第二版"),
+        # R2 is written at once, withdrawn, then sent again: it ends active (revived).
+        record("R2", CO, "2025-07-01", severity="general", title="撤回后重报"),
+        {"type": "record", "id": "R2", "action": "withdraw"},
+        record("R2", CO, "2025-07-01", severity="general", title="重报的新内容"),
+    ]
+    summary = _load(store, write_jsonl(rows))
+    assert summary.rejected_total == 0, summary.rejected
+    r1 = store.read(RECORD_HISTORY, {"uid": "p:R1"})[0]
+    assert r1["record"]["title"] == "第二版" and r1["record"]["severity"] == "serious"
+    assert [v["title"] for v in r1["versions"]] == ["第一版"]
+    r2 = store.read(RECORD_HISTORY, {"uid": "p:R2"})[0]
+    assert r2["record"]["title"] == "重报的新内容" and r2["record"]["status"] == "active"
+    assert [e["kind"] for e in r2["events"]] == ["withdrawn"]

@@ -1,0 +1,118 @@
+"""Where a load's time goes: the loader's CPU, the engine's CPU, and the wall clock.
+
+Why: on two cores a load is fast only when the loader (parsing, validating, encoding)
+and the engine (writing) work at the same time. Wall time near the sum of the two CPU
+times means they took turns; near the larger of the two, that they overlapped. The
+figures in ``docs/performance.md`` (loading) come from this script.
+
+    .venv/bin/python bench/load_split.py --file province-100000-7.jsonl --work /tmp/ls
+    .venv/bin/python bench/load_split.py --file ... --root /path/to/another/checkout
+
+``--root`` runs another checkout's ``credit-graph load`` on the same file in the same
+session, which is how a change is measured against the code before it. Each run loads
+into a fresh data directory (its own embedded engine). Progress: one line every 10 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICK  # utime + stime
+
+
+def _peak_mib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) // 1024
+    return 0
+
+
+def _engine_pid(data_dir: Path) -> int | None:
+    found = subprocess.run(
+        ["pgrep", "-f", f"redis-server unixsocket:{data_dir}"], capture_output=True, text=True
+    ).stdout.split()
+    return int(found[0]) if found else None
+
+
+def measure(file: Path, data_dir: Path, root: Path) -> dict[str, Any]:
+    shutil.rmtree(data_dir, ignore_errors=True)
+    data_dir.mkdir(parents=True)
+    env = {**os.environ, "CREDIT_GRAPH_DATA_DIR": str(data_dir), "PYTHONPATH": str(root)}
+    cmd = [sys.executable, "-m", "api.cli", "load", "--provider", "bench", str(file)]
+    out = (data_dir / "load.json").open("w")
+    started = time.monotonic()
+    loader = subprocess.Popen(cmd, cwd=root, env=env, stdout=out, stderr=subprocess.PIPE)
+    engine: int | None = None
+    sample = {"loader_cpu_s": 0.0, "engine_cpu_s": 0.0, "loader_peak_mib": 0,
+              "engine_peak_mib": 0}  # fmt: skip
+    next_note = started + 10
+    while loader.poll() is None:
+        try:
+            engine = engine or _engine_pid(data_dir)
+            sample["loader_cpu_s"] = _cpu_seconds(loader.pid)
+            sample["loader_peak_mib"] = _peak_mib(loader.pid)
+            if engine is not None:
+                sample["engine_cpu_s"] = _cpu_seconds(engine)
+                sample["engine_peak_mib"] = _peak_mib(engine)
+        except (FileNotFoundError, ProcessLookupError):
+            pass  # one of them just ended; the last sample stands
+        if time.monotonic() >= next_note:
+            print(f"  {time.monotonic() - started:6.0f} s  loader {sample['loader_cpu_s']:.0f} s "
+                  f"CPU, engine {sample['engine_cpu_s']:.0f} s CPU", flush=True)  # fmt: skip
+            next_note += 10
+        time.sleep(0.5)
+    wall = time.monotonic() - started
+    out.close()
+    summary = json.loads((data_dir / "load.json").read_text())
+    if loader.returncode != 0:
+        raise SystemExit(f"the load failed ({loader.returncode}): {loader.stderr.read()!r}")
+    rows = int(summary["read"])
+    return {
+        "file": str(file),
+        "root": str(root),
+        "rows": rows,
+        "wall_s": round(wall, 1),
+        "rows_per_s": round(rows / wall),
+        **{k: round(v, 1) if isinstance(v, float) else v for k, v in sample.items()},
+        # 1.0: the two took turns; 0.0: the shorter one hid entirely behind the longer.
+        "turn_taking": round(
+            (wall - max(sample["loader_cpu_s"], sample["engine_cpu_s"]))
+            / max(1e-9, min(sample["loader_cpu_s"], sample["engine_cpu_s"])),
+            2,
+        ),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--file", type=Path, required=True)
+    default_work = Path(tempfile.gettempdir()) / "credit-graph-load-split"
+    ap.add_argument("--work", type=Path, default=default_work)
+    ap.add_argument("--root", type=Path, default=ROOT, help="checkout whose loader to run")
+    ap.add_argument("--label", default="")
+    ap.add_argument("--out", type=Path, help="write the result as JSON here")
+    args = ap.parse_args()
+    print(f"loading {args.file} with {args.root} ...", flush=True)
+    result = {"label": args.label, **measure(args.file.resolve(), args.work, args.root)}
+    print(json.dumps(result, indent=2))
+    if args.out:
+        args.out.write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
