@@ -257,6 +257,7 @@ class _FileLoad:
         self.provider, self.channel, self.policy, self.today = provider, channel, policy, today
         self.summary, self.rejects, self.progress = summary, rejects, progress
         self.src = ""
+        self.log_id = ""
         self.submitted_on = today
         self.now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         self.statuses = {
@@ -298,7 +299,7 @@ class _FileLoad:
         )[0]
         # Lateness counts from when the file first arrived, not from a later reload.
         self.submitted_on = dt.datetime.fromisoformat(str(row["submitted_at"])).date()
-        log_id = uuid.uuid4().hex
+        log_id = self.log_id = uuid.uuid4().hex
         self.store.write_one(
             provenance.CREATE_INGESTION_LOG,
             {
@@ -483,7 +484,9 @@ class _FileLoad:
         for it in items:
             if it["row"]["uid"] in known:
                 self.summary.rows_by_type["withdraw"] += 1
-                event_id = f"{self.src}:{it['row']['line']}@{self.now}"
+                # The run's own id, not its second: two runs of one file within the same
+                # second gave two events one id (a unique-constraint failure).
+                event_id = f"{self.src}:{it['row']['line']}@{self.log_id}"
                 row = {**it["row"], "event_id": event_id,
                        "entry": state_entry(self.submitted_on, "withdrawn", event_id)}
                 batcher.add(records.WITHDRAW_RECORDS, row, extra, row["uid"])

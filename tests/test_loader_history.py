@@ -183,3 +183,23 @@ def test_file_order_decides_the_last_content_whichever_pass_writes_a_row(
     r2 = store.read(RECORD_HISTORY, {"uid": "p:R2"})[0]
     assert r2["record"]["title"] == "重报的新内容" and r2["record"]["status"] == "active"
     assert [e["kind"] for e in r2["events"]] == ["withdrawn"]
+
+
+def test_a_withdrawal_loaded_again_within_a_second_does_not_fail(
+    store: GraphStore, write_jsonl: Write
+) -> None:
+    """Withdrawal events were named by file, line and the second of the run: a file that
+    withdraws and re-sends a record, loaded twice within a second, broke on the second
+    run with a unique-constraint error on the event."""
+    rows = [
+        entity(CO, "甲公司"),
+        record("R3", CO, "2025-07-01", severity="general"),
+        {"type": "record", "id": "R3", "action": "withdraw"},
+        record("R3", CO, "2025-07-01", severity="serious"),
+    ]
+    path = write_jsonl(rows)
+    runs = [_load(store, path) for _ in range(6)]  # some of them within one second
+    assert all(r.rejected_total == 0 for r in runs)
+    events = store.read(RECORD_HISTORY, {"uid": "p:R3"})[0]["events"]
+    assert len({e["id"] for e in events}) == len(events) == 6  # one event per run
+    assert len({e["at"] for e in events}) < 6  # ... and some runs did share a second
