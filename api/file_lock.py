@@ -9,11 +9,16 @@ from pathlib import Path
 
 
 @contextlib.contextmanager
-def flocked(path: Path) -> Iterator[None]:
-    """Held for the ``with`` block; ``path`` is created if missing."""
+def flocked(path: Path, *, wait: bool = True) -> Iterator[bool]:
+    """Held for the ``with`` block; ``path`` is created if missing. With ``wait=False``
+    the block gets False at once, lock not taken, when another holder has it."""
     with open(path, "a") as lock_file:
-        fcntl.flock(lock_file, fcntl.LOCK_EX)
         try:
-            yield
+            fcntl.flock(lock_file, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
         finally:
             fcntl.flock(lock_file, fcntl.LOCK_UN)

@@ -228,7 +228,9 @@ class CreditGraphRouter(GraphQLRouter[dict[str, Any], None]):
             outcome=outcome,
         )
         try:
-            await run_in_threadpool(self._audit().append, record)
+            audit_log = self._audit()
+            if audit_log.try_append(record) is None:  # another writer: wait on a thread
+                await run_in_threadpool(audit_log.append, record)
         except Exception as e:
             log.error("audit entry not written (%s); the request is refused", type(e).__name__)
             err = e if isinstance(e, AuditUnavailable) else AuditUnavailable(

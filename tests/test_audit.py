@@ -15,6 +15,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -616,3 +617,32 @@ def test_cli_show_filters_by_subject_and_prints_json(tmp_path: Path) -> None:
 def test_entry_dicts_are_json_ready() -> None:
     e = AuditEntry(1, T0, "k", "operator", "Q", ["f"], ["s"], None, None, 0, "ok", GENESIS, "h")
     assert json.loads(json.dumps(e.as_dict()))["at"] == "2025-03-01T08:00:00.123456+00:00"
+
+
+def test_try_append_writes_when_free_and_steps_aside_for_another_writer(tmp_path: Path) -> None:
+    """The service writes an entry on its event loop only when no one else is writing;
+    when another process holds the write lock it gets None, nothing written, and hands
+    the entry to a thread that waits (``api/graphql_router.py``)."""
+    log = filled(tmp_path, 2)
+    first = log.try_append(rec([ENTITY_A], operation="Inline"))
+    assert first is not None and first.seq == 3
+    lock_path = tmp_path / "audit.write.lock"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", (
+            "import fcntl, sys, time; f = open(sys.argv[1], 'a'); "
+            "fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(30)"
+        ), str(lock_path)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        assert log.try_append(rec([ENTITY_B], operation="Blocked")) is None
+        assert max(rows(tmp_path)) == 3  # nothing written
+    finally:
+        holder.kill()
+        holder.wait()
+    again = log.try_append(rec([ENTITY_B], operation="After"))
+    assert again is not None and again.seq == 4
+    log.close()
+    assert verify_of(tmp_path) == (True, None, "")
+    assert [r[4] for r in rows(tmp_path).values()][-2:] == ["Inline", "After"]
