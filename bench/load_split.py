@@ -26,27 +26,26 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 ROOT = Path(__file__).resolve().parents[1]
-_TICK = os.sysconf("SC_CLK_TCK")
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from graph.embedded import EmbeddedEngine  # noqa: E402
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _TICK  # utime + stime
+def _cpu_seconds(proc: psutil.Process) -> float:
+    times = proc.cpu_times()
+    return float(times.user + times.system)
 
 
 def _peak_mib(pid: int) -> int:
+    """The kernel's own high-water mark (VmHWM), not a sample: a short peak counts too."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) // 1024
     return 0
-
-
-def _engine_pid(data_dir: Path) -> int | None:
-    found = subprocess.run(
-        ["pgrep", "-f", f"redis-server unixsocket:{data_dir}"], capture_output=True, text=True
-    ).stdout.split()
-    return int(found[0]) if found else None
 
 
 def measure(file: Path, data_dir: Path, root: Path) -> dict[str, Any]:
@@ -57,19 +56,22 @@ def measure(file: Path, data_dir: Path, root: Path) -> dict[str, Any]:
     out = (data_dir / "load.json").open("w")
     started = time.monotonic()
     loader = subprocess.Popen(cmd, cwd=root, env=env, stdout=out, stderr=subprocess.PIPE)
-    engine: int | None = None
+    watch = EmbeddedEngine(data_dir)
+    me = psutil.Process(loader.pid)
+    engine: psutil.Process | None = None
     sample = {"loader_cpu_s": 0.0, "engine_cpu_s": 0.0, "loader_peak_mib": 0,
               "engine_peak_mib": 0}  # fmt: skip
     next_note = started + 10
     while loader.poll() is None:
         try:
-            engine = engine or _engine_pid(data_dir)
-            sample["loader_cpu_s"] = _cpu_seconds(loader.pid)
-            sample["loader_peak_mib"] = _peak_mib(loader.pid)
+            if engine is None and (pid := watch.pid) is not None:
+                engine = psutil.Process(pid)
+            sample["loader_cpu_s"] = _cpu_seconds(me)
+            sample["loader_peak_mib"] = _peak_mib(me.pid)
             if engine is not None:
                 sample["engine_cpu_s"] = _cpu_seconds(engine)
-                sample["engine_peak_mib"] = _peak_mib(engine)
-        except (FileNotFoundError, ProcessLookupError):
+                sample["engine_peak_mib"] = _peak_mib(engine.pid)
+        except (FileNotFoundError, ProcessLookupError, psutil.Error):
             pass  # one of them just ended; the last sample stands
         if time.monotonic() >= next_note:
             print(f"  {time.monotonic() - started:6.0f} s  loader {sample['loader_cpu_s']:.0f} s "

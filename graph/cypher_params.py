@@ -47,9 +47,9 @@ def literal(value: Any) -> str:
     if value is None:
         return "null"
     if t is dict:
-        if _GOOD_KEYS.issuperset(value):  # one set operation instead of a check per key
-            return "{" + ",".join([f"`{k}`:{literal(v)}" for k, v in value.items()]) + "}"
-        return "{" + ",".join([f"`{_key(k)}`:{literal(v)}" for k, v in value.items()]) + "}"
+        if not _GOOD_KEYS.issuperset(value):  # one set operation instead of a check per key
+            value = {_key(k): v for k, v in value.items()}
+        return "{" + ",".join([f"`{k}`:{literal(v)}" for k, v in value.items()]) + "}"
     if t is list or t is tuple:
         return "[" + ",".join([literal(v) for v in value]) + "]"
     if isinstance(value, str):

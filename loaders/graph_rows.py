@@ -6,6 +6,7 @@ re-sent identical row is recognised as unchanged and its provenance is left alon
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -46,10 +47,8 @@ def content_hash(props: dict[str, Any]) -> str:
     rows with a float, or what orjson refuses, go through ``json``."""
     blob: bytes | None = None
     if _floatless(props):
-        try:
+        with contextlib.suppress(TypeError):  # orjson.JSONEncodeError is a TypeError
             blob = orjson.dumps(props, option=orjson.OPT_SORT_KEYS)
-        except TypeError:
-            blob = None
     if blob is None:
         text = json.dumps(props, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         blob = text.encode()

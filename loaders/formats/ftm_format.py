@@ -68,7 +68,6 @@ and ``line``; fields named in ``drop`` are removed, at the top level and in ``pr
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -80,7 +79,7 @@ from followthemoney.proxy import EntityProxy
 
 from loaders.errors import RowRejected
 from loaders.formats import SourceRow, jsonl_format
-from loaders.limits import DEFAULT_LIMITS, InputLimits, read_bounded_line
+from loaders.limits import DEFAULT_LIMITS, InputLimits
 from schema.codes import EXTERNAL_PREFIX, validate_person_id, validate_uscc
 from schema.errors import InvalidCode
 
@@ -136,52 +135,30 @@ def _entities(
     path: Path, coded_only: bool = False, limits: InputLimits = DEFAULT_LIMITS
 ) -> Iterator[tuple[int, EntityProxy | RowRejected, Raw]]:
     """Each line parsed; ``coded_only``: skip schemata that never carry a code (pass 1)."""
-    with path.open("rb") as fh:
-        number = 0
-        while True:
-            line, cut = read_bounded_line(fh, limits.max_line_bytes)
-            if not line:
-                return
-            number += 1
-            if cut:
-                yield number, RowRejected("line_too_long", limits.line_too_long(number)), None
-                continue
-            text = line.strip()
-            if not text:
-                continue
-            try:
-                obj = json.loads(text.decode("utf-8-sig" if number == 1 else "utf-8"))
-            except UnicodeDecodeError:
-                yield number, RowRejected("bad_encoding", "line is not valid UTF-8"), None
-                continue
-            except json.JSONDecodeError as e:
-                err = RowRejected("malformed", f"not a JSON object: {e.msg} at column {e.colno}")
-                yield number, err, None
-                continue
-            except RecursionError:
-                yield number, RowRejected("malformed", "not a row: JSON nested too deeply"), None
-                continue
-            if not isinstance(obj, dict):
-                yield number, RowRejected("malformed", "a line must be one FtM entity object"), None
-                continue
-            raw = _without_sensitive(obj)
-            schema = obj.get("schema")
-            found = model.get(schema) if isinstance(schema, str) else None
-            if found is None:
-                err = RowRejected("unsupported_schema", f"unknown FtM schema {schema!r}")
-                yield number, err, raw
-                continue
-            if coded_only and not found.is_a("LegalEntity"):
-                continue
-            if not isinstance(obj.get("id"), str) or not obj["id"]:
-                yield number, RowRejected("malformed", "the FtM entity has no id"), raw
-                continue
-            try:
-                proxy = model.get_proxy(obj)
-            except (InvalidData, TypeError, ValueError) as e:
-                yield number, RowRejected("malformed", f"not a valid FtM entity: {e}"), raw
-                continue
-            yield number, proxy, raw
+    for number, obj in jsonl_format.json_objects(
+        path, limits, "a line must be one FtM entity object"
+    ):
+        if isinstance(obj, RowRejected):
+            yield number, obj, None
+            continue
+        raw = _without_sensitive(obj)
+        schema = obj.get("schema")
+        found = model.get(schema) if isinstance(schema, str) else None
+        if found is None:
+            err = RowRejected("unsupported_schema", f"unknown FtM schema {schema!r}")
+            yield number, err, raw
+            continue
+        if coded_only and not found.is_a("LegalEntity"):
+            continue
+        if not isinstance(obj.get("id"), str) or not obj["id"]:
+            yield number, RowRejected("malformed", "the FtM entity has no id"), raw
+            continue
+        try:
+            proxy = model.get_proxy(obj)
+        except (InvalidData, TypeError, ValueError) as e:
+            yield number, RowRejected("malformed", f"not a valid FtM entity: {e}"), raw
+            continue
+        yield number, proxy, raw
 
 
 def _without_sensitive(obj: dict[str, Any]) -> dict[str, Any]:

@@ -23,15 +23,20 @@ def parse_line(text: bytes, number: int) -> Any:
     so what is accepted and every error message stay ``json``'s own. orjson turns
     integers past 64 bits into floats without a word, so a line with 19 digits in a
     row goes to ``json`` too."""
-    if _LONG_DIGITS.search(text) is not None:
-        return json.loads(text.decode("utf-8-sig" if number == 1 else "utf-8"))
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return json.loads(text.decode("utf-8-sig" if number == 1 else "utf-8"))
+    if _LONG_DIGITS.search(text) is None:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text.decode("utf-8-sig" if number == 1 else "utf-8"))
 
 
-def read(path: Path, limits: InputLimits = DEFAULT_LIMITS) -> Iterator[SourceRow]:
+def json_objects(
+    path: Path, limits: InputLimits, not_an_object: str
+) -> Iterator[tuple[int, dict[str, Any] | RowRejected]]:
+    """Each non-blank line of a JSON-lines file (rows here, FtM entities in
+    ``ftm_format``): its number, and its object or why the line was refused
+    (``not_an_object`` when it is JSON but not an object)."""
     with path.open("rb") as fh:
         number = 0
         while True:
@@ -40,8 +45,7 @@ def read(path: Path, limits: InputLimits = DEFAULT_LIMITS) -> Iterator[SourceRow
                 return
             number += 1
             if cut:
-                err = RowRejected("line_too_long", limits.line_too_long(number))
-                yield SourceRow(path, number, None, None, err)
+                yield number, RowRejected("line_too_long", limits.line_too_long(number))
                 continue
             text = raw.strip()
             if not text:
@@ -49,23 +53,30 @@ def read(path: Path, limits: InputLimits = DEFAULT_LIMITS) -> Iterator[SourceRow
             try:
                 obj = parse_line(text, number)
             except UnicodeDecodeError:
-                yield SourceRow(
-                    path, number, None, None, RowRejected("bad_encoding", "line is not valid UTF-8")
-                )
+                yield number, RowRejected("bad_encoding", "line is not valid UTF-8")
                 continue
             except json.JSONDecodeError as e:
-                err = RowRejected("malformed", f"not a JSON object: {e.msg} at column {e.colno}")
-                yield SourceRow(path, number, None, None, err)
+                yield number, RowRejected(
+                    "malformed", f"not a JSON object: {e.msg} at column {e.colno}"
+                )
                 continue
             except RecursionError:
-                err = RowRejected("malformed", "not a row: JSON nested too deeply")
-                yield SourceRow(path, number, None, None, err)
+                yield number, RowRejected("malformed", "not a row: JSON nested too deeply")
                 continue
             if not isinstance(obj, dict):
-                err = RowRejected("malformed", "a row must be a JSON object with a 'type' field")
-                yield SourceRow(path, number, None, None, err)
+                yield number, RowRejected("malformed", not_an_object)
                 continue
-            yield SourceRow(path, number, None, obj, None, obj)
+            yield number, obj
+
+
+def read(path: Path, limits: InputLimits = DEFAULT_LIMITS) -> Iterator[SourceRow]:
+    for number, found in json_objects(
+        path, limits, "a row must be a JSON object with a 'type' field"
+    ):
+        if isinstance(found, RowRejected):
+            yield SourceRow(path, number, None, None, found)
+        else:
+            yield SourceRow(path, number, None, found, None, found)
 
 
 class Rejects(RejectsSink):
