@@ -197,6 +197,7 @@ def load(
             submitted_at=when,
             progress=progress,
             limits=settings.load_limits,
+            workers=settings.load_workers,
         )
     typer.echo(json.dumps(summary.as_dict(), ensure_ascii=False, indent=2))
     raise typer.Exit(summary.exit_code)

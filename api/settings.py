@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     load_max_line_bytes: int = Field(default=1024**2, ge=1024)
     #: ... and a longer field rejects its row.
     load_max_field_chars: int = Field(default=10_000, ge=100)
+    #: ``load``: processes that validate a large file's rows (loaders/row_pool.py);
+    #: unset: one per core, at most 4; 0: the loader validates alone.
+    load_workers: int | None = Field(default=None, ge=0, le=64)
     #: Fair share (api/fair_share.py): expensive requests one key may run at once per
     #: worker; more wait for their turn ...
     fair_share: bool = True

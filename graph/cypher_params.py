@@ -11,7 +11,7 @@ surrogate anywhere in the header can only have come from a parameter.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from graph.text_guard import text_problem
@@ -63,12 +63,20 @@ def literal(value: Any) -> str:
     return str(value)
 
 
-def header(params: Mapping[str, Any] | None) -> str:
+def header(
+    params: Mapping[str, Any] | None, *, encoded_rows: Sequence[str] | None = None
+) -> str:
     """The ``CYPHER ...`` prefix for ``params`` (empty without any); raises
-    ``InvalidInput`` for text no engine can store as sent (``graph.text_guard``)."""
-    if not params:
+    ``InvalidInput`` for text no engine can store as sent (``graph.text_guard``).
+
+    ``encoded_rows``: a ``rows`` parameter whose items are already literals (made by
+    ``literal``, possibly in another process); the finished text is checked all the same.
+    """
+    if not params and encoded_rows is None:
         return ""
-    text = "CYPHER " + "".join(f"`{_key(k)}`={literal(v)} " for k, v in params.items())
+    text = "CYPHER " + "".join(f"`{_key(k)}`={literal(v)} " for k, v in (params or {}).items())
+    if encoded_rows is not None:
+        text += "`rows`=[" + ",".join(encoded_rows) + "] "
     if "\x00" in text or not text.isascii():
         problem = text_problem(text)
         if problem is not None:

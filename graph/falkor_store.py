@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import redis
 from falkordb import FalkorDB
 from falkordb.query_result import QueryResult
 
-from graph.cypher_params import header
+from graph.cypher_params import header, literal
 from graph.dialect import FalkorDialect
 from graph.store import GraphStore, Params, Row, Statement
 from schema.errors import EngineUnavailable
@@ -101,6 +101,13 @@ class FalkorStore(GraphStore):
         """The parameters encoded into the text now (``graph.cypher_params``); ``write``
         then sends the text as it is."""
         return Statement(header(params) + query, {})
+
+    def row_codec(self) -> Callable[[Mapping[str, Any]], Any]:
+        """A row becomes its Cypher literal (``graph.cypher_params.literal``)."""
+        return literal
+
+    def prepared_rows(self, query: str, extra: Params, rows: Sequence[Any]) -> Statement:
+        return Statement(header(extra, encoded_rows=rows) + query, {})
 
     def ping(self) -> None:
         try:

@@ -73,6 +73,17 @@ class GraphStore(ABC):
         Python encodes (FalkorDB: the parameters become query text)."""
         return Statement(query, params)
 
+    def row_codec(self) -> Callable[[Mapping[str, Any]], Any]:
+        """How one ``UNWIND`` row is encoded ahead of time, as a function that can be
+        sent to another process. Why: a loader's validation workers encode the rows they
+        make, so the process that batches them only joins finished pieces
+        (``prepared_rows``). By default a row stays the map it is."""
+        return dict
+
+    def prepared_rows(self, query: str, extra: Params, rows: Sequence[Any]) -> Statement:
+        """``prepared`` for ``UNWIND $rows`` whose rows went through ``row_codec``."""
+        return self.prepared(query, {**extra, "rows": list(rows)})
+
     def write_batches(
         self,
         query: str,
@@ -134,6 +145,12 @@ class DelegatingStore(GraphStore):
 
     def prepared(self, query: str, params: Params) -> Statement:
         return self.inner.prepared(query, params)
+
+    def row_codec(self) -> Callable[[Mapping[str, Any]], Any]:
+        return self.inner.row_codec()
+
+    def prepared_rows(self, query: str, extra: Params, rows: Sequence[Any]) -> Statement:
+        return self.inner.prepared_rows(query, extra, rows)
 
     def ping(self) -> None:
         self.inner.ping()

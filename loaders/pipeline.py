@@ -7,7 +7,9 @@ subject of the file is in the graph, so references resolve whatever the order of
 A reference to a subject of the same file is resolved from the codes the first pass
 kept (up to ``KNOWN_CODES_MAX`` of them); only the others are looked up in the graph.
 Writes run on a background thread (the engine is another process), so parsing and
-validation overlap with the engine's work. Every batch is one ``UNWIND $rows``
+validation overlap with the engine's work; on a large file, validation and encoding run
+in worker processes (``loaders.row_pool``), which answer in the file's order, so the
+outcome does not depend on how many there are. Every batch is one ``UNWIND $rows``
 statement, atomic on every engine, and every write is an idempotent MERGE guarded by
 a content hash: an interrupted load, loaded again, ends exactly as one full load.
 """
@@ -32,7 +34,6 @@ from pathlib import Path
 from typing import IO, Any
 
 from graph.store import GraphStore, Statement
-from loaders import graph_rows
 from loaders.errors import RowRejected
 from loaders.formats import (
     RejectsSink,
@@ -43,14 +44,14 @@ from loaders.formats import (
     read_source,
 )
 from loaders.limits import DEFAULT_LIMITS, InputLimits
-from loaders.rows import Withdrawal, parse_row
+from loaders.row_items import RowContext, as_rejection
+from loaders.row_pool import CHUNK_ROWS, RowPool, workers_for
 from queries import provenance, records, roles, subjects
 from schema.codes import mask_code
 from schema.errors import EngineUnavailable
-from schema.models import OFFICE_ROLES, Entity, Person, Record, RecordStatus, Role, RoleType
+from schema.models import OFFICE_ROLES, RecordStatus, RoleType
 from schema.policy import Policy
 from schema.record_life import state_entry
-from schema.workdays import working_days_after
 
 BATCH_SIZE = 2000
 #: Subject codes of the file kept in memory for the second pass (about 100 bytes each;
@@ -63,10 +64,6 @@ KNOWN_CODES_MAX = 4_000_000
 #: After this many changed rows, ask the engine to compact its storage (FalkorDB: rewrite
 #: the append-only file), so a restart does not replay the whole load.
 COMPACT_AFTER_ROWS = 10_000
-#: Licences and penalties must reach the platform within 7 working days of the decision
-#: (Zhengzhou Art. 12); later ones are flagged ``late``.
-DEADLINE_KINDS = frozenset({"license", "penalty"})
-SUBMISSION_DEADLINE_WORKING_DAYS = 7
 _NOWHERE = "in this file or the graph"
 _SUBJECT_QUERIES = (subjects.MERGE_ENTITIES, subjects.MERGE_PERSONS)
 #: Identities (record uid, role key) of rows left for the second pass, remembered so a
@@ -150,10 +147,11 @@ class _Writer:
             finally:
                 self._queue.task_done()
 
-    def submit(self, query: str, rows: list[dict[str, Any]], extra: dict[str, Any]) -> None:
+    def submit(self, query: str, rows: list[Any], extra: dict[str, Any]) -> None:
+        """``rows`` went through the store's ``row_codec``."""
         self._raise()
         if rows:
-            statement = self._store.prepared(query, {**extra, "rows": rows})
+            statement = self._store.prepared_rows(query, extra, rows)
             self._queue.put((statement, len(rows)))
 
     def flush(self) -> None:
@@ -182,12 +180,12 @@ class _Batcher:
 
     def __init__(self, writer: _Writer) -> None:
         self._writer = writer
-        self._pending: dict[str, tuple[list[dict[str, Any]], dict[str, Any], list[Any]]] = {}
+        self._pending: dict[str, tuple[list[Any], dict[str, Any], list[Any]]] = {}
         #: identity -> the statement whose pending batch holds it (a record and its
         #: withdrawal share one identity and go through two statements)
         self._owner: dict[Any, str] = {}
 
-    def add(self, query: str, row: dict[str, Any], extra: dict[str, Any], identity: Any) -> None:
+    def add(self, query: str, row: Any, extra: dict[str, Any], identity: Any) -> None:
         owner = self._owner.get(identity)
         if owner is not None:
             self._send(owner)
@@ -269,6 +267,7 @@ class _FileLoad:
         self.deferred: set[Any] = set()
         self.defer_all = False
         self.record_extra: dict[str, Any] = {}
+        self.encode = store.row_codec()
 
     # -- bookkeeping ---------------------------------------------------------------
     def reject(self, row: SourceRow, rejection: RowRejected) -> None:
@@ -325,51 +324,48 @@ class _FileLoad:
         return log_id
 
     # -- pass 1: read, validate, write subjects, spool the rest --------------------
-    def read_pass(self, batcher: _Batcher, spool: IO[bytes]) -> None:
-        ticks = 0
+    def row_context(self) -> RowContext:
+        return RowContext(
+            policy=self.policy,
+            today=self.today,
+            submitted_on=self.submitted_on,
+            provider=self.provider,
+            src=self.src,
+            max_field_chars=self.limits.max_field_chars,
+            encode=self.encode,
+        )
+
+    def _source_chunks(self) -> Iterator[tuple[list[SourceRow], list[tuple[int, Any] | None]]]:
+        for chunk in _chunks(read_source(self.path, self.fmt, self.limits), CHUNK_ROWS):
+            rows = [
+                None if r.error is not None or r.data is None else (r.line, r.data)
+                for r in chunk
+            ]
+            yield chunk, rows
+
+    def read_pass(self, batcher: _Batcher, spool: IO[bytes], pool: RowPool) -> None:
         known = self.known
-        for row in read_source(self.path, self.fmt, self.limits):
-            self.summary.read += 1
-            ticks += 1
-            if ticks == 1000:
-                self._tick("read", ticks)
-                ticks = 0
-            if row.error is not None or row.data is None:
-                self.reject(row, row.error or RowRejected("malformed", "row could not be read"))
-                continue
-            try:
-                parsed = parse_row(
-                    row.data, row.line, self.policy, self.today, self.limits.max_field_chars
-                )
-            except RowRejected as r:
-                self.reject(row, r)
-                continue
-            m = parsed.model
-            if isinstance(m, Entity):
-                self.summary.rows_by_type["entity"] += 1
-                if len(known) < KNOWN_CODES_MAX:
-                    known[m.code] = "entity"
-                batcher.add(
-                    subjects.MERGE_ENTITIES,
-                    graph_rows.entity_row(m, self.src, row.line),
-                    {},
-                    m.code,
-                )
-            elif isinstance(m, Person):
-                self.summary.rows_by_type["person"] += 1
-                if len(known) < KNOWN_CODES_MAX:
-                    known[m.code] = "person"
-                batcher.add(
-                    subjects.MERGE_PERSONS,
-                    graph_rows.person_row(m, self.src, row.line),
-                    {},
-                    m.code,
-                )
-            else:
-                item = self._spooled(row, m)
-                if not self._route_now(batcher, item):
-                    _spool_item(spool, item)
-        self._tick("read", ticks)
+        summary = self.summary
+        for chunk, items in pool.map(self._source_chunks()):
+            for row, item in zip(chunk, items, strict=True):
+                summary.read += 1
+                if item is None:
+                    self.reject(row, row.error or RowRejected("malformed", "row could not be read"))
+                    continue
+                kind = item["kind"]
+                if kind == "reject":
+                    self.reject(row, as_rejection(item))
+                elif kind == "entity" or kind == "person":
+                    summary.rows_by_type[kind] += 1
+                    if len(known) < KNOWN_CODES_MAX:
+                        known[item["id"]] = kind
+                    query = subjects.MERGE_ENTITIES if kind == "entity" else subjects.MERGE_PERSONS
+                    batcher.add(query, item["row"], {}, item["id"])
+                else:
+                    item["line"], item["sheet"], item["raw"] = row.line, row.sheet, row.raw
+                    if not self._route_now(batcher, item):
+                        _spool_item(spool, item)
+            self._tick("read", len(chunk))
 
     def _route_now(self, batcher: _Batcher, item: dict[str, Any]) -> bool:
         """Write a role or record during the first pass when every subject it names was
@@ -377,7 +373,7 @@ class _FileLoad:
         every such row left to the second pass, the two processes took turns). Anything
         else, and any later row of the same record or role, waits for the second pass."""
         deferred = self.deferred
-        identity = _identity(item)
+        identity = item["id"]
         if identity in deferred or self.defer_all:
             return False
         known = self.known
@@ -389,40 +385,6 @@ class _FileLoad:
             return False
         self._route(batcher, item, known)
         return True
-
-    def _spooled(self, row: SourceRow, m: Role | Record | Withdrawal) -> dict[str, Any]:
-        item: dict[str, Any] = {"line": row.line, "sheet": row.sheet, "raw": row.raw}
-        if isinstance(m, Role):
-            item.update(
-                kind="role",
-                role=m.role.value,
-                refs=[m.entity, m.holder],
-                row=graph_rows.role_row(m, self.src, row.line),
-            )
-        elif isinstance(m, Record):
-            item.update(
-                kind="record",
-                category=m.category.value,
-                refs=[m.subject, *m.responsible],
-                row=graph_rows.record_row(m, self.provider, self.src, row.line, self._lateness(m)),
-            )
-        else:
-            item.update(
-                kind="withdraw",
-                refs=[],
-                row={"uid": graph_rows.record_uid(self.provider, m.id), "line": row.line},
-            )
-        return item
-
-    def _lateness(self, m: Record) -> dict[str, Any]:
-        if m.kind not in DEADLINE_KINDS:
-            return {}
-        count = working_days_after(m.decided_on, max(self.submitted_on, m.decided_on))
-        return {
-            "late": count.days > SUBMISSION_DEADLINE_WORKING_DAYS,
-            "late_working_days": count.days,
-            "late_approximate": count.approximate,
-        }
 
     # -- pass 2: resolve references against the graph, write the rest --------------
     def link_pass(self, batcher: _Batcher, writer: _Writer, spool: IO[bytes]) -> None:
@@ -456,15 +418,14 @@ class _FileLoad:
             self._reject_spooled(it, problem)
         elif it["kind"] == "role":
             self.summary.rows_by_type["role"] += 1
-            batcher.add(roles.merge_roles(it["role"]), it["row"], {}, _identity(it))
+            batcher.add(roles.merge_roles(it["role"]), it["row"], {}, it["id"])
         elif it["kind"] == "record":
             self.summary.rows_by_type["record"] += 1
             self.summary.records_by_category[it["category"]] += 1
-            derived = it["row"]["props"]
-            if "late" in derived:
+            if it["late"] is not None:
                 self.summary.deadline_records += 1
-                self.summary.late_records += int(derived["late"])
-            batcher.add(records.MERGE_RECORDS, it["row"], self.record_extra, _identity(it))
+                self.summary.late_records += int(it["late"])
+            batcher.add(records.MERGE_RECORDS, it["row"], self.record_extra, it["id"])
         else:
             return False
         return True
@@ -472,7 +433,7 @@ class _FileLoad:
     def _withdraw(self, batcher: _Batcher, items: list[dict[str, Any]]) -> None:
         # A withdrawal may name a record earlier in this very file: write those first.
         batcher.flush()
-        uids = sorted({it["row"]["uid"] for it in items})
+        uids = sorted({it["id"] for it in items})
         known = {r["uid"] for r in self.store.read(records.EXISTING_RECORDS, {"uids": uids})}
         extra = {
             "withdrawn": self.statuses["withdrawn"],
@@ -482,22 +443,22 @@ class _FileLoad:
             "src": self.src,
         }
         for it in items:
-            if it["row"]["uid"] in known:
+            uid = it["id"]
+            if uid in known:
                 self.summary.rows_by_type["withdraw"] += 1
                 # The run's own id, not its second: two runs of one file within the same
                 # second gave two events one id (a unique-constraint failure).
-                event_id = f"{self.src}:{it['row']['line']}@{self.log_id}"
-                row = {**it["row"], "event_id": event_id,
+                event_id = f"{self.src}:{it['line']}@{self.log_id}"
+                row = {"uid": uid, "line": it["line"], "event_id": event_id,
                        "entry": state_entry(self.submitted_on, "withdrawn", event_id)}
-                batcher.add(records.WITHDRAW_RECORDS, row, extra, row["uid"])
+                batcher.add(records.WITHDRAW_RECORDS, self.encode(row), extra, uid)
             else:
-                rid = it["row"]["uid"].split(":", 1)[1]
+                rid = uid.split(":", 1)[1]
                 self._reject_spooled(
                     it, f"id: no record {rid!r} of provider {self.provider!r} to withdraw"
                 )
 
     def _reference_problem(self, it: dict[str, Any], kinds: dict[str, str]) -> str | None:
-        row = it["row"]
         if it["kind"] == "role":
             entity, holder = it["refs"]
             if kinds.get(entity) != "entity":
@@ -510,9 +471,10 @@ class _FileLoad:
             if role is RoleType.BRANCH and kinds[holder] != "entity":
                 return "holder: a branch must be an organisation"
         elif it["kind"] == "record":
-            if row["subject"] not in kinds:
-                return f"subject: no subject with code {mask_code(row['subject'])} {_NOWHERE}"
-            for code in row["responsible"]:
+            subject, *responsible = it["refs"]
+            if subject not in kinds:
+                return f"subject: no subject with code {mask_code(subject)} {_NOWHERE}"
+            for code in responsible:
                 if kinds.get(code) != "person":
                     return f"responsible: no person with code {mask_code(code)} {_NOWHERE}"
         return None
@@ -548,14 +510,6 @@ class _FileLoad:
                 },
             },
         )
-
-
-def _identity(item: dict[str, Any]) -> Any:
-    """What the second pass's statement MERGEs a role or record on."""
-    row = item["row"]
-    if item["kind"] == "role":
-        return (item["role"], row["holder"], row["entity"], row["key"])
-    return row["uid"]
 
 
 _ITEM_SIZE = struct.Struct("=I")
@@ -614,6 +568,7 @@ def load_files(
     submitted_at: dt.datetime | None = None,
     progress: Progress | None = None,
     limits: InputLimits = DEFAULT_LIMITS,
+    workers: int | None = None,
 ) -> LoadSummary:
     """Load every file; rejected rows go to ``rejects_to`` (or beside the first input).
 
@@ -622,6 +577,9 @@ def load_files(
 
     ``submitted_at`` is when the provider submitted the file (default: now); it decides
     lateness (Zhengzhou Art. 12) the first time a file is seen.
+
+    ``workers``: validation processes for a large file (``loaders.row_pool``; None: one
+    per core, 0: validate in this process). The outcome is the same whatever the number.
     """
     summary = LoadSummary()
     sinks: dict[str, RejectsSink] = {}
@@ -664,15 +622,18 @@ def load_files(
                 except OSError as e:
                     summary.unreadable.append(f"{path}: {e.strerror or e}")
                     continue
-                writer = _Writer(store, summary, progress)
-                batcher = _Batcher(writer)
-                try:
-                    with tempfile.TemporaryFile("w+b", prefix="credit-graph-") as spool:
-                        job.read_pass(batcher, spool)
-                        batcher.flush()
-                        job.link_pass(batcher, writer, spool)
-                finally:
-                    writer.close()
+                count = workers_for(path.stat().st_size, workers)
+                with RowPool(job.row_context(), count) as pool:
+                    writer = _Writer(store, summary, progress)
+                    batcher = _Batcher(writer)
+                    try:
+                        with tempfile.TemporaryFile("w+b", prefix="credit-graph-") as spool:
+                            job.read_pass(batcher, spool, pool)
+                            pool.close()
+                            batcher.flush()
+                            job.link_pass(batcher, writer, spool)
+                    finally:
+                        writer.close()
                 job.finish(log_id, before)
     finally:
         for sink in sinks.values():

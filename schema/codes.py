@@ -147,12 +147,17 @@ def uscc_check_char(code: str) -> str:
     return USCC_ALPHABET[(31 - total % 31) % 31]
 
 
-@lru_cache(maxsize=200_000)
-def validate_uscc(value: str, field: str = "code") -> UsccInfo:
-    """Validate a Unified Social Credit Code or raise ``InvalidCode`` saying why.
+#: Codes each validation cache keeps (about 350 bytes an entry for a USCC, 500 for an
+#: ID number): a province's files name the same organisations and persons over and over.
+CODE_CACHE_SIZE = 200_000
 
-    Cached: a province's files name the same organisations over and over.
-    """
+
+def validate_uscc(value: str, field: str = "code") -> UsccInfo:
+    """Validate a Unified Social Credit Code or raise ``InvalidCode`` saying why."""
+    return _uscc_cached(value, field)
+
+
+def _validate_uscc(value: str, field: str) -> UsccInfo:
     if not isinstance(value, str):
         raise InvalidCode(field, "not a string", repr(value))
     code = _compact(value)
@@ -175,10 +180,9 @@ def validate_person_id(
     value: str, field: str = "code", today: dt.date | None = None
 ) -> PersonIdInfo:
     """Validate an 18-digit resident ID number; errors show the value masked."""
-    return _validate_person_id(value, field, today or dt.date.today())
+    return _person_id_cached(value, field, today or dt.date.today())
 
 
-@lru_cache(maxsize=200_000)
 def _validate_person_id(value: str, field: str, today: dt.date) -> PersonIdInfo:
     if not isinstance(value, str):
         raise InvalidCode(field, "not a string", "***")
@@ -198,6 +202,19 @@ def _validate_person_id(value: str, field: str, today: dt.date) -> PersonIdInfo:
         raise InvalidCode(field, "impossible birth date", shown)
     sex: Literal["male", "female"] = "male" if int(code[16]) % 2 else "female"
     return PersonIdInfo(code=code, region_code=code[:6], birth_date=birth, sex=sex)
+
+
+_uscc_cached = lru_cache(maxsize=CODE_CACHE_SIZE)(_validate_uscc)
+_person_id_cached = lru_cache(maxsize=CODE_CACHE_SIZE)(_validate_person_id)
+
+
+def limit_code_caches(size: int) -> None:
+    """Keep at most ``size`` codes per cache from now on. Why: the loader's validation
+    workers (``loaders.row_pool``) each hold their own caches, and at the full size two
+    of them took 170 MiB each beside the loader's own memory."""
+    global _uscc_cached, _person_id_cached
+    _uscc_cached = lru_cache(maxsize=size)(_validate_uscc)
+    _person_id_cached = lru_cache(maxsize=size)(_validate_person_id)
 
 
 def classify(value: str, field: str = "code") -> UsccInfo | PersonIdInfo:

@@ -176,7 +176,11 @@ def _kind(value: str) -> str:
 
 
 class _Row(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+    # Infinity and NaN (which JSON parsers accept as 1e999, Infinity, NaN) are no amount
+    # or share, and no engine stores them: such a row was a load-stopping query error.
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=True, frozen=True, allow_inf_nan=False
+    )
 
 
 class Entity(_Row):

@@ -109,6 +109,9 @@ def test_bad_rows_rejected_with_reasons_and_good_rows_land(
         record("R3", uscc_code(99), "2025-01-01"),  # unknown subject
         person(minor, "未成年"),  # under age
         {"type": "thing"},
+        # JSON's Infinity (also what 1e999 parses to): it used to stop the whole load
+        # with an engine syntax error; it is a value no amount can have.
+        entity(uscc_code(5), "丁", registered_capital=float("inf")),
     ]
     path = write_jsonl(rows)
     rejects_path = tmp_path / "rejects.jsonl"
@@ -125,6 +128,7 @@ def test_bad_rows_rejected_with_reasons_and_good_rows_land(
         "unknown_reference": 1,
         "under_age": 1,
         "unknown_type": 1,
+        "bad_value": 1,
     }
     rejected = [json.loads(x) for x in rejects_path.read_text(encoding="utf-8").splitlines()]
     by_line = {r["line"]: r for r in rejected}
@@ -135,6 +139,7 @@ def test_bad_rows_rejected_with_reasons_and_good_rows_land(
     assert "decided_on" in by_line[13]["reason"]
     assert "subject" in by_line[14]["reason"]
     assert "minimum age 18" in by_line[15]["reason"]
+    assert by_line[17]["reason"] == "registered_capital: Input should be a finite number"
     # Masked in reasons even when the file itself is the provider's own data.
     assert bad_id not in by_line[10]["reason"] and minor not in by_line[15]["reason"]
     assert store.read("MATCH (p:Person) RETURN count(p) AS n")[0]["n"] == 2

@@ -1,0 +1,122 @@
+"""One source row -> the item the loader routes and writes, or a rejection.
+
+Everything here depends only on the row and on a fixed ``RowContext``, never on the
+rest of the file or on the graph, so it can run in another process
+(``loaders.row_pool``): this is where most of a load's Python time goes (validation,
+the row maps, their hashes and their encoding). What does depend on the rest of the
+file (references, file order, withdrawals) stays with the pipeline.
+
+An item is plain data (``marshal`` spools it, ``pickle`` carries it between processes):
+``kind`` (entity, person, role, record, withdraw), ``id`` (what its statement MERGEs
+on), ``refs`` (the subject codes it names) and ``row``, the statement's row already
+through the store's ``row_codec``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from loaders import graph_rows
+from loaders.errors import RowRejected
+from loaders.rows import Withdrawal, parse_row
+from schema.models import Entity, Person, Record, Role
+from schema.policy import Policy
+from schema.workdays import working_days_after
+
+#: Licences and penalties must reach the platform within 7 working days of the decision
+#: (Zhengzhou Art. 12); later ones are flagged ``late``.
+DEADLINE_KINDS = frozenset({"license", "penalty"})
+SUBMISSION_DEADLINE_WORKING_DAYS = 7
+
+Item = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RowContext:
+    """What every row of one file is judged by; sent once to each worker."""
+
+    policy: Policy
+    #: the day ages are computed on
+    today: dt.date
+    #: the day the file first arrived, which lateness counts to
+    submitted_on: dt.date
+    provider: str
+    #: the submission id every row's provenance names
+    src: str
+    max_field_chars: int
+    encode: Callable[[Mapping[str, Any]], Any]
+
+
+def _lateness(ctx: RowContext, m: Record) -> dict[str, Any]:
+    if m.kind not in DEADLINE_KINDS:
+        return {}
+    count = working_days_after(m.decided_on, max(ctx.submitted_on, m.decided_on))
+    return {
+        "late": count.days > SUBMISSION_DEADLINE_WORKING_DAYS,
+        "late_working_days": count.days,
+        "late_approximate": count.approximate,
+    }
+
+
+def prepare(ctx: RowContext, line: int, data: Any) -> Item:
+    """The item for one row; raises ``RowRejected`` with the reason it is refused."""
+    m = parse_row(data, line, ctx.policy, ctx.today, ctx.max_field_chars).model
+    if isinstance(m, Entity):
+        row = graph_rows.entity_row(m, ctx.src, line)
+        return {"kind": "entity", "id": m.code, "refs": [], "row": ctx.encode(row)}
+    if isinstance(m, Person):
+        row = graph_rows.person_row(m, ctx.src, line)
+        return {"kind": "person", "id": m.code, "refs": [], "row": ctx.encode(row)}
+    if isinstance(m, Role):
+        row = graph_rows.role_row(m, ctx.src, line)
+        return {
+            "kind": "role",
+            "role": m.role.value,
+            "id": (m.role.value, m.holder, m.entity, m.key),
+            "refs": [m.entity, m.holder],
+            "row": ctx.encode(row),
+        }
+    if isinstance(m, Record):
+        derived = _lateness(ctx, m)
+        row = graph_rows.record_row(m, ctx.provider, ctx.src, line, derived)
+        return {
+            "kind": "record",
+            "category": m.category.value,
+            "late": derived.get("late"),
+            "id": row["uid"],
+            "refs": [m.subject, *row["responsible"]],
+            "row": ctx.encode(row),
+        }
+    assert isinstance(m, Withdrawal)
+    uid = graph_rows.record_uid(ctx.provider, m.id)
+    return {"kind": "withdraw", "id": uid, "refs": [], "row": None}
+
+
+def reject_item(rejection: RowRejected) -> Item:
+    return {
+        "kind": "reject",
+        "category": rejection.category,
+        "reason": rejection.reason,
+        "drop": list(rejection.drop_fields),
+    }
+
+
+def as_rejection(item: Item) -> RowRejected:
+    return RowRejected(item["category"], item["reason"], drop_fields=tuple(item["drop"]))
+
+
+def prepare_chunk(ctx: RowContext, rows: list[tuple[int, Any] | None]) -> list[Item | None]:
+    """Items for a chunk, in its order; None stays None (a row that could not be read)."""
+    out: list[Item | None] = []
+    for entry in rows:
+        if entry is None:
+            out.append(None)
+            continue
+        try:
+            out.append(prepare(ctx, entry[0], entry[1]))
+        except RowRejected as r:
+            out.append(reject_item(r))
+    return out
