@@ -11,12 +11,19 @@
 # may undo it. ``states`` gets a dated entry for every change of status and
 # ``content_since`` the day this content took effect, so the check can answer for a past
 # date (``schema.record_life``).
+# A row is stale, and skipped, when the record's content came from a later line of the
+# same submission: only a file loaded again (after an interruption, or by mistake) sends
+# rows its own later rows already replaced. Without this, a file naming a record twice
+# (or withdrawing it and sending it again) replayed both rows on every reload and the
+# record gained versions and events each time; now the reload changes nothing.
 MERGE_RECORDS = """
 UNWIND $rows AS row
 MATCH (s:Subject {code: row.subject})
 MERGE (r:Record {uid: row.uid})
 WITH r, row, s
-WHERE r.row_hash IS NULL OR r.row_hash <> row.row_hash
+WHERE r.row_hash IS NULL
+   OR (r.row_hash <> row.row_hash
+       AND coalesce(r.src <> row.props.src OR r.src_line <= row.props.src_line, true))
 FOREACH (_ IN CASE WHEN r.row_hash IS NULL THEN [] ELSE [1] END |
   CREATE (v:RecordVersion)
   SET v += properties(r), v.superseded_at = $now, v.superseded_by = $src
@@ -40,11 +47,12 @@ RETURN count(r) AS changed
 
 # Rows: {uid, line, event_id, entry}. Withdrawal ends a record's effect and keeps the
 # node, its versions and an event saying who withdrew it, when and from which file; a record already
-# withdrawn is left as it is, so a reload changes nothing.
+# withdrawn is left as it is, and so is one whose content came from a later line of the
+# same file (the file sent it again after withdrawing it), so a reload changes nothing.
 WITHDRAW_RECORDS = """
 UNWIND $rows AS row
 MATCH (r:Record {uid: row.uid})
-WHERE r.status <> $withdrawn
+WHERE r.status <> $withdrawn AND coalesce(r.src <> $src OR r.src_line <= row.line, true)
 CREATE (ev:Event {id: row.event_id, kind: $withdrawn, actor: $provider, at: $now, on: $today,
                   src: $src, src_line: row.line, from_status: r.status, to_status: $withdrawn})
 CREATE (ev)-[:CHANGED]->(r)

@@ -23,7 +23,9 @@ MATCH (h:Subject {code: row.holder})
 MATCH (e:Entity {code: row.entity})
 MERGE (h)-[r:%s {key: row.key}]->(e)
 WITH r, row
-WHERE r.row_hash IS NULL OR r.row_hash <> row.row_hash
+WHERE r.row_hash IS NULL
+   OR (r.row_hash <> row.row_hash
+       AND coalesce(r.src <> row.props.src OR r.src_line <= row.props.src_line, true))
 SET r += row.props, r.row_hash = row.row_hash
 RETURN count(r) AS changed
 """

@@ -13,7 +13,8 @@ from loaders.discipline import provider_report
 from loaders.pipeline import load_files
 from queries.records import RECORD_HISTORY
 from schema.policy import load_policy
-from tests.builders import entity, person, person_code, record, uscc_code
+from tests.builders import entity, person, person_code, record, role, uscc_code
+from tests.snapshot import graph_snapshot
 
 NANTONG = load_policy("nantong")
 CO = uscc_code(61)
@@ -190,7 +191,8 @@ def test_a_withdrawal_loaded_again_within_a_second_does_not_fail(
 ) -> None:
     """Withdrawal events were named by file, line and the second of the run: a file that
     withdraws and re-sends a record, loaded twice within a second, broke on the second
-    run with a unique-constraint error on the event."""
+    run with a unique-constraint error on the event. Loaded again, such a file now
+    changes nothing at all: no second event, no new version, the record stays active."""
     rows = [
         entity(CO, "甲公司"),
         record("R3", CO, "2025-07-01", severity="general"),
@@ -200,6 +202,45 @@ def test_a_withdrawal_loaded_again_within_a_second_does_not_fail(
     path = write_jsonl(rows)
     runs = [_load(store, path) for _ in range(6)]  # some of them within one second
     assert all(r.rejected_total == 0 for r in runs)
-    events = store.read(RECORD_HISTORY, {"uid": "p:R3"})[0]["events"]
-    assert len({e["id"] for e in events}) == len(events) == 6  # one event per run
-    assert len({e["at"] for e in events}) < 6  # ... and some runs did share a second
+    assert runs[0].loaded == 4 and all(r.loaded == 0 and r.unchanged == 4 for r in runs[1:])
+    h = store.read(RECORD_HISTORY, {"uid": "p:R3"})[0]
+    assert [e["kind"] for e in h["events"]] == ["withdrawn"]
+    assert h["record"]["status"] == "active" and h["record"]["severity"] == "serious"
+    assert [v["severity"] for v in h["versions"]] == ["general"]
+
+
+def test_a_file_naming_things_twice_changes_nothing_when_loaded_again(
+    store: GraphStore, write_jsonl: Write
+) -> None:
+    """The later row of a subject, role or record in a file is its content; loading the
+    file again must not replay the earlier rows (records gained two versions a reload)."""
+    rows = [
+        entity(CO, "甲公司"),
+        person(P, "张三"),
+        entity(CO, "甲公司（更名）"),
+        role(CO, P, "director", "2020-01-01", position="董事"),
+        role(CO, P, "director", "2020-01-01", position="董事长"),
+        record("R5", CO, "2025-07-01", severity="general", title="一"),
+        record("R5", CO, "2025-07-01", severity="serious", title="二"),
+        record("R6", CO, "2025-08-01", severity="general", title="原报"),
+        {"type": "record", "id": "R6", "action": "withdraw"},
+        record("R6", CO, "2025-08-01", severity="general", title="重报"),
+    ]
+    path = write_jsonl(rows)
+    first = _load(store, path)
+    assert first.rejected_total == 0 and first.loaded == len(rows)
+    before = graph_snapshot(store)
+    for _ in range(2):
+        again = _load(store, path)
+        assert (again.loaded, again.unchanged) == (0, len(rows))
+        assert graph_snapshot(store) == before
+    assert store.read("MATCH (e:Entity {code: $c}) RETURN e.name AS n", {"c": CO}) == [
+        {"n": "甲公司（更名）"}
+    ]
+    [director] = store.read("MATCH (:Person)-[r:DIRECTOR_OF]->(:Entity) RETURN r.position AS p")
+    assert director["p"] == "董事长"
+    r5 = store.read(RECORD_HISTORY, {"uid": "p:R5"})[0]
+    assert r5["record"]["title"] == "二" and [v["title"] for v in r5["versions"]] == ["一"]
+    r6 = store.read(RECORD_HISTORY, {"uid": "p:R6"})[0]
+    assert r6["record"]["title"] == "重报" and r6["record"]["status"] == "active"
+    assert [e["kind"] for e in r6["events"]] == ["withdrawn"]
