@@ -43,6 +43,7 @@ from loaders.formats import (
     open_rejects,
     read_source,
 )
+from loaders.formats.sniff import content_problem
 from loaders.limits import DEFAULT_LIMITS, InputLimits
 from loaders.row_items import RowContext, as_rejection
 from loaders.row_pool import CHUNK_ROWS, RowPool, workers_for
@@ -593,7 +594,7 @@ def load_files(
             if not path.is_file():
                 summary.unreadable.append(f"{path}: no such file")
                 continue
-            refused = limits.file_problem(path, file_fmt)
+            refused = limits.file_problem(path, file_fmt) or content_problem(path, file_fmt)
             if refused is not None:
                 summary.unreadable.append(refused)
                 continue

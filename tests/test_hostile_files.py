@@ -286,20 +286,42 @@ def test_truncated_gb18030_csv_rejects_the_cut_line(cli: Cli, tmp_path: Path) ->
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".xlsx"])
-def test_binary_file_is_rejected_without_a_traceback(
-    cli: Cli, tmp_path: Path, suffix: str
-) -> None:
+def test_binary_file_is_refused_whole_as_unreadable(cli: Cli, tmp_path: Path, suffix: str) -> None:
+    """Nothing in it can be read: exit 2 (CONTRACT.md), one line saying what it is, and no
+    rejects file full of noise (it used to be exit 1, every "line" a rejected row)."""
     path = tmp_path / f"entity{suffix}"
     path.write_bytes(random.Random(7).randbytes(256 * 1024))
     loaded = cli.load(path)
-    assert loaded.code in (1, 2), loaded
-    assert loaded.summary["loaded"] == 0
-    assert loaded.summary["rejected"] + len(loaded.summary["unreadable"]) >= 1
-    reasons = " ".join(str(r["reason"]) for r in loaded.rejects()) + " ".join(
-        loaded.summary["unreadable"])
-    assert any(w in reasons for w in ("UTF-8", "GB18030", "xlsx", "JSON", "longer than",
-                                      "header", "cells")), reasons
+    assert loaded.code == 2, loaded
+    assert loaded.summary["read"] == 0 and loaded.summary["rejected"] == 0
+    [message] = loaded.summary["unreadable"]
+    expected = "not an XLSX workbook" if suffix == ".xlsx" else "binary content"
+    assert str(path) in message and expected in message, message
+    assert loaded.rejects() == []
     assert cli.subjects() == {}
+
+
+def test_utf16_csv_is_refused_with_what_to_do(cli: Cli, tmp_path: Path) -> None:
+    rows = _demo("entity", 2)
+    text = "code,name\r\n" + "".join(f"{r['code']},{r['name']}\r\n" for r in rows)
+    path = tmp_path / "entity.csv"
+    path.write_bytes(text.encode("utf-16"))  # what Excel's "Unicode text" writes
+    loaded = cli.load(path)
+    assert loaded.code == 2
+    [message] = loaded.summary["unreadable"]
+    assert "UTF-16" in message and "UTF-8" in message
+    assert cli.subjects() == {}
+
+
+def test_a_stray_control_byte_rejects_its_row_not_the_file(cli: Cli, tmp_path: Path) -> None:
+    rows = _demo("entity", 3)
+    bad = json.dumps(_demo("entity", 4)[3], ensure_ascii=False).encode()
+    bad = bad.replace(b'"name": "', b'"name": "\x00\x01', 1)  # raw, not escaped: not JSON
+    path = _jsonl(tmp_path / "stray.jsonl", rows, tail=bad + b"\n")
+    loaded = cli.load(path)
+    assert loaded.code == 1 and loaded.summary["unreadable"] == []
+    assert sum(loaded.summary["rejected_by_reason"].values()) == 1
+    assert len(cli.subjects()) == 3
 
 
 def test_xlsx_zip_bomb_is_refused_before_unpacking(cli: Cli, tmp_path: Path) -> None:
