@@ -46,4 +46,8 @@ def test_engine_killed_during_load_then_reload_equals_a_clean_load(
     for t in cut:
         assert t.loader_message.startswith("credit-graph: ENGINE_UNAVAILABLE: "), t.as_dict()
         assert "run the same load again" in t.loader_message
-        assert t.rows_kept < clean.rows or t.acknowledged_rows == clean.rows
+        # The count the loader gives is what the engine acknowledged: all of it is kept.
+        # It may be less than what is kept (even every row): the engine can have written
+        # and synced the last batch and been killed before its reply reached the loader
+        # (seen in CI: 3,024 rows kept, 2,660 acknowledged).
+        assert t.acknowledged_rows is not None and t.acknowledged_rows <= t.rows_kept
