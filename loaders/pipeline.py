@@ -23,7 +23,6 @@ import hashlib
 import json
 import marshal
 import queue
-import struct
 import tempfile
 import threading
 import uuid
@@ -44,6 +43,7 @@ from loaders.formats import (
     read_source,
 )
 from loaders.formats.sniff import content_problem
+from loaders.frames import read_frame, write_frame
 from loaders.limits import DEFAULT_LIMITS, InputLimits
 from loaders.row_items import RowContext, as_rejection
 from loaders.row_pool import CHUNK_ROWS, RowPool, workers_for
@@ -388,7 +388,7 @@ class _FileLoad:
         return True
 
     # -- pass 2: resolve references against the graph, write the rest --------------
-    def link_pass(self, batcher: _Batcher, writer: _Writer, spool: IO[bytes]) -> None:
+    def link_pass(self, batcher: _Batcher, spool: IO[bytes]) -> None:
         known = self.known
         for items in _chunks(_spooled_items(spool), BATCH_SIZE):
             kinds = {c: known[c] for it in items for c in it["refs"] if c in known}
@@ -513,20 +513,16 @@ class _FileLoad:
         )
 
 
-_ITEM_SIZE = struct.Struct("=I")
-
-
 def _spool_item(spool: IO[bytes], item: dict[str, Any]) -> None:
     """marshal: the fastest serialiser of plain data in the standard library (about
     five times JSON's speed both ways); the spool is this process's own temporary file."""
-    data = marshal.dumps(item)
-    spool.write(_ITEM_SIZE.pack(len(data)) + data)
+    write_frame(spool, marshal.dumps(item))
 
 
 def _spooled_items(spool: IO[bytes]) -> Iterator[dict[str, Any]]:
     spool.seek(0)
-    while head := spool.read(_ITEM_SIZE.size):
-        yield marshal.loads(spool.read(_ITEM_SIZE.unpack(head)[0]))  # noqa: S302 - our spool
+    while (data := read_frame(spool)) is not None:
+        yield marshal.loads(data)  # noqa: S302 - our spool
 
 
 def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
@@ -632,7 +628,7 @@ def load_files(
                             job.read_pass(batcher, spool, pool)
                             pool.close()
                             batcher.flush()
-                            job.link_pass(batcher, writer, spool)
+                            job.link_pass(batcher, spool)
                     finally:
                         writer.close()
                 job.finish(log_id, before)

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
 
 from loaders.row_items import Item, RowContext, prepare_chunk
-from loaders.row_worker import read_frame, write_frame
+from loaders.row_worker import receive, send
 
 #: Rows per chunk sent to a worker: big enough that the hand-over is a small share of
 #: the work, small enough that little is in flight.
@@ -78,10 +78,10 @@ class _Worker:
         stdin = self.proc.stdin
         assert stdin is not None
         try:
-            write_frame(stdin, ctx)
+            send(stdin, ctx)
             while (rows := self._inbox.get()) is not None:
-                write_frame(stdin, rows)
-        except (BrokenPipeError, OSError):
+                send(stdin, rows)
+        except OSError:
             pass  # the worker is gone; ``receive`` says so
         finally:
             try:
@@ -95,7 +95,7 @@ class _Worker:
     def receive(self) -> list[Item | None]:
         assert self.proc.stdout is not None
         try:
-            status, value = read_frame(self.proc.stdout)
+            status, value = receive(self.proc.stdout)
         except EOFError:
             code = self.proc.wait(timeout=10)
             raise WorkerFailed(
@@ -125,10 +125,6 @@ class RowPool:
     def __init__(self, ctx: RowContext, workers: int) -> None:
         self.ctx = ctx
         self._workers = [_Worker(ctx) for _ in range(workers)]
-
-    @property
-    def workers(self) -> int:
-        return len(self._workers)
 
     def map(
         self, chunks: Iterable[tuple[Chunk, Rows]]

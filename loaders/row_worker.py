@@ -12,15 +12,14 @@ from __future__ import annotations
 import os
 import pickle
 import signal
-import struct
 import sys
 import traceback
 from typing import IO, Any
 
+from loaders.frames import read_frame, write_frame
 from loaders.row_items import RowContext, prepare_chunk
 from schema.codes import limit_code_caches
 
-FRAME = struct.Struct("=I")
 #: Codes each of a worker's validation caches keeps. Why not the full size: several
 #: workers run side by side, each with its own caches, and their memory adds up (at 1M
 #: entities the full caches made two workers and the loader 1.2 GiB together). Rows
@@ -28,22 +27,17 @@ FRAME = struct.Struct("=I")
 WORKER_CODE_CACHE_SIZE = 30_000
 
 
-def write_frame(out: IO[bytes], value: Any) -> None:
-    blob = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    out.write(FRAME.pack(len(blob)) + blob)
+def send(out: IO[bytes], value: Any) -> None:
+    write_frame(out, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
     out.flush()
 
 
-def read_frame(inp: IO[bytes]) -> Any:
-    """The next value, or raise EOFError at the end of the stream (also mid-frame)."""
-    head = inp.read(FRAME.size)
-    if len(head) < FRAME.size:
+def receive(inp: IO[bytes]) -> Any:
+    """The next value; EOFError at the end of the stream (also one cut short)."""
+    data = read_frame(inp)
+    if data is None:
         raise EOFError
-    size = FRAME.unpack(head)[0]
-    blob = inp.read(size)
-    if len(blob) < size:
-        raise EOFError
-    return pickle.loads(blob)  # noqa: S301 - our own child's pipe
+    return pickle.loads(data)  # noqa: S301 - our own child's pipe
 
 
 def main() -> None:
@@ -55,15 +49,15 @@ def main() -> None:
     limit_code_caches(WORKER_CODE_CACHE_SIZE)
     inp, out = sys.stdin.buffer, sys.stdout.buffer
     try:
-        ctx = read_frame(inp)
+        ctx = receive(inp)
         assert isinstance(ctx, RowContext)
         while True:
-            rows = read_frame(inp)
+            rows = receive(inp)
             try:
                 answer: tuple[str, Any] = ("ok", prepare_chunk(ctx, rows))
             except Exception:  # a defect: the loader reports it and stops
                 answer = ("error", traceback.format_exc())
-            write_frame(out, answer)
+            send(out, answer)
     except (EOFError, BrokenPipeError):
         return
 

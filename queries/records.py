@@ -1,5 +1,7 @@
 """Credit records: who they concern, who is named responsible, and withdrawal."""
 
+from queries.changes import changed_row
+
 # Rows: {uid, subject, responsible: [codes], row_hash, props}. The loader has checked that
 # every responsible code is a person in the graph, so the MERGE on it only ever matches
 # (through the code index). Links are rebuilt only for
@@ -11,19 +13,16 @@
 # may undo it. ``states`` gets a dated entry for every change of status and
 # ``content_since`` the day this content took effect, so the check can answer for a past
 # date (``schema.record_life``).
-# A row is stale, and skipped, when the record's content came from a later line of the
-# same submission: only a file loaded again (after an interruption, or by mistake) sends
-# rows its own later rows already replaced. Without this, a file naming a record twice
-# (or withdrawing it and sending it again) replayed both rows on every reload and the
-# record gained versions and events each time; now the reload changes nothing.
-MERGE_RECORDS = """
+# A row that does not change the record is skipped (``queries.changes``).
+MERGE_RECORDS = (
+    """
 UNWIND $rows AS row
 MATCH (s:Subject {code: row.subject})
 MERGE (r:Record {uid: row.uid})
 WITH r, row, s
-WHERE r.row_hash IS NULL
-   OR (r.row_hash <> row.row_hash
-       AND coalesce(r.src <> row.props.src OR r.src_line <= row.props.src_line, true))
+"""
+    + changed_row("r")
+    + """
 FOREACH (_ IN CASE WHEN r.row_hash IS NULL THEN [] ELSE [1] END |
   CREATE (v:RecordVersion)
   SET v += properties(r), v.superseded_at = $now, v.superseded_by = $src
@@ -44,6 +43,7 @@ FOREACH (pc IN row.responsible |
   MERGE (r)-[:NAMES_RESPONSIBLE]->(p))
 RETURN count(r) AS changed
 """
+)
 
 # Rows: {uid, line, event_id, entry}. Withdrawal ends a record's effect and keeps the
 # node, its versions and an event saying who withdrew it, when and from which file; a record already

@@ -6,6 +6,8 @@ type from ``REL_TYPES``, never a value from input.
 
 from collections.abc import Iterator
 
+from queries.changes import changed_row
+
 #: role value of CONTRACT.md section 2 -> relationship type in the graph.
 REL_TYPES: dict[str, str] = {
     "legal_representative": "LEGAL_REPRESENTATIVE_OF",
@@ -21,11 +23,9 @@ _MERGE_ROLE = """
 UNWIND $rows AS row
 MATCH (h:Subject {code: row.holder})
 MATCH (e:Entity {code: row.entity})
-MERGE (h)-[r:%s {key: row.key}]->(e)
+MERGE (h)-[r:%(type)s {key: row.key}]->(e)
 WITH r, row
-WHERE r.row_hash IS NULL
-   OR (r.row_hash <> row.row_hash
-       AND coalesce(r.src <> row.props.src OR r.src_line <= row.props.src_line, true))
+%(changed)s
 SET r += row.props, r.row_hash = row.row_hash
 RETURN count(r) AS changed
 """
@@ -33,7 +33,7 @@ RETURN count(r) AS changed
 
 def merge_roles(role: str) -> str:
     """The batched MERGE for one role; rows are {holder, entity, key, row_hash, props}."""
-    return _MERGE_ROLE % REL_TYPES[role]
+    return _MERGE_ROLE % {"type": REL_TYPES[role], "changed": changed_row("r")}
 
 
 def variants() -> Iterator[tuple[str, str]]:
