@@ -22,7 +22,7 @@ from api.cli_audit import audit_app
 from api.cli_bench import bench_app
 from api.cli_feedback import feedback_app
 from api.settings import load_settings
-from schema.errors import CreditGraphError, InvalidInput
+from schema.errors import CreditGraphError, EngineUnavailable, InvalidInput
 
 T = TypeVar("T")
 
@@ -177,7 +177,7 @@ def load(
     """Load provider submissions; exit 0 all loaded, 1 some rejected, 2 nothing read."""
     from api.engine import open_store
     from api.progress import row_progress
-    from loaders.pipeline import load_files
+    from loaders.pipeline import load_files, stopped_load
     from schema.policy import load_policy
 
     when = _parsed(submitted_at, dt.datetime.fromisoformat, "--submitted-at", "an ISO date")
@@ -185,7 +185,11 @@ def load(
         when = when.replace(tzinfo=dt.UTC)
     settings = load_settings()
     policy = load_policy(settings.policy)
-    with open_store(settings) as store, row_progress() as progress:
+    try:
+        opened = open_store(settings)
+    except EngineUnavailable as e:  # the engine died or never came up: nothing was written
+        raise stopped_load(e, ", ".join(map(str, paths)), 0) from e
+    with opened as store, row_progress() as progress:
         summary = load_files(
             store,
             paths,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import redis
@@ -29,6 +30,11 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     return value
+
+
+def _missing_graph(error: redis.ResponseError) -> bool:
+    text = str(error).lower()
+    return "empty key" in text or "invalid graph" in text
 
 
 def _rows(result: QueryResult) -> list[Row]:
@@ -66,25 +72,32 @@ class FalkorStore(GraphStore):
 
     @classmethod
     def from_socket(cls, socket_path: str, graph_name: str = DEFAULT_GRAPH) -> FalkorStore:
-        db = FalkorDB(unix_socket_path=socket_path, socket_timeout=60, socket_connect_timeout=5)
-        return cls(db, graph_name, description=f"unix://{socket_path}")
+        description = f"unix://{socket_path}"
+        try:  # the client asks the server what it is (INFO) as it is made
+            db = FalkorDB(unix_socket_path=socket_path, socket_timeout=60, socket_connect_timeout=5)
+        except redis.RedisError as e:
+            raise EngineUnavailable(f"graph engine unreachable ({description}): {e}") from e
+        return cls(db, graph_name, description=description)
 
     # -- GraphStore ----------------------------------------------------------------
     def read(self, query: str, params: Params | None = None) -> list[Row]:
         text = header(params) + query
         try:
-            result = self._graph.ro_query(text, None, timeout=self._timeout)
-        except redis.ConnectionError as e:
-            raise EngineUnavailable(f"graph engine unreachable ({self.description}): {e}") from e
-        except redis.TimeoutError as e:
-            raise EngineUnavailable(f"graph engine timed out ({self.description})") from e
+            with self._engine_reached():
+                result = self._graph.ro_query(text, None, timeout=self._timeout)
+        except redis.ResponseError as e:
+            # A graph never written (or lost with an engine killed before its first sync)
+            # has no key; it holds nothing, so every pattern matches nothing.
+            if _missing_graph(e):
+                return []
+            raise
         return _rows(result)
 
     def write(self, statements: Sequence[Statement]) -> list[list[Row]]:
         if not statements:
             return []
         texts = [header(s.params) + s.query for s in statements]
-        try:
+        with self._engine_reached():
             if len(texts) == 1:
                 return [_rows(self._graph.query(texts[0], None, timeout=self._timeout))]
             pipe = self._db.connection.pipeline(transaction=True)
@@ -92,6 +105,13 @@ class FalkorStore(GraphStore):
                 pipe.execute_command("GRAPH.QUERY", self.graph_name, text, "--compact")
             replies = pipe.execute()
             return [_rows(QueryResult(self._graph, reply)) for reply in replies]
+
+    @contextlib.contextmanager
+    def _engine_reached(self) -> Iterator[None]:
+        """A lost connection is one error, whichever command met it: callers (the loader's
+        advice, the API's ENGINE_UNAVAILABLE) know that one, not redis's."""
+        try:
+            yield
         except redis.ConnectionError as e:
             raise EngineUnavailable(f"graph engine unreachable ({self.description}): {e}") from e
         except redis.TimeoutError as e:
@@ -123,9 +143,10 @@ class FalkorStore(GraphStore):
 
     def drop_all(self) -> None:
         try:
-            self._graph.delete()
+            with self._engine_reached():
+                self._graph.delete()
         except redis.ResponseError as e:
-            if "empty key" not in str(e).lower() and "invalid graph" not in str(e).lower():
+            if not _missing_graph(e):
                 raise
         self._graph = self._db.select_graph(self.graph_name)
 
@@ -135,7 +156,7 @@ class FalkorStore(GraphStore):
         Every command reaches the append-only file, and a failing "already exists" one is
         replayed as an error at each restart; so existing ones are read first, not retried.
         """
-        with self._schema_lock:
+        with self._schema_lock, self._engine_reached():
             indexes = {
                 (r["label"], p) for r in self._call("CALL db.indexes()") for p in r["properties"]
             }
@@ -158,7 +179,7 @@ class FalkorStore(GraphStore):
         try:
             return _rows(self._graph.ro_query(procedure))
         except redis.ResponseError as e:
-            if "empty key" in str(e).lower() or "invalid graph" in str(e).lower():
+            if _missing_graph(e):
                 return []
             raise
 
@@ -190,7 +211,8 @@ class FalkorStore(GraphStore):
         as long as loading it did; the rewritten file loads as a binary snapshot.
         """
         try:
-            self._db.connection.execute_command("BGREWRITEAOF")
+            with self._engine_reached():
+                self._db.connection.execute_command("BGREWRITEAOF")
         except redis.ResponseError as e:
             if "already in progress" not in str(e).lower() and "scheduled" not in str(e).lower():
                 raise

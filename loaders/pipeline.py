@@ -544,12 +544,17 @@ def _engine_loss_explained(path: Path, summary: LoadSummary, before: LoadSummary
     try:
         yield
     except EngineUnavailable as e:
-        written = summary.loaded - before.loaded
-        raise EngineUnavailable(
-            f"{e.message} -- the load of {path} stopped after {written} rows written "
-            "and acknowledged; run the same load again to finish it "
-            "(rows already written are not duplicated)"
-        ) from e
+        raise stopped_load(e, str(path), summary.loaded - before.loaded) from e
+
+
+def stopped_load(error: EngineUnavailable, what: str, written: int) -> EngineUnavailable:
+    """The one wording of a load cut by its engine, wherever the loss came: before the
+    first row (while the engine starts) as much as in the middle of a file."""
+    return EngineUnavailable(
+        f"{error.message} -- the load of {what} stopped after {written} rows written "
+        "and acknowledged; run the same load again to finish it "
+        "(rows already written are not duplicated)"
+    )
 
 
 def load_files(

@@ -280,12 +280,19 @@ def _watch_until(
 
 
 def run_load_trial(
-    trial: int, path: Path, clean: CleanLoad, work: Path, *, seed: int
+    trial: int, path: Path, clean: CleanLoad, work: Path, *, seed: int,
+    early_kill: float | None = None,
 ) -> LoadTrial:
-    """Load ``path`` into a fresh data directory, SIGKILL the engine, restart, load again."""
+    """Load ``path`` into a fresh data directory, SIGKILL the engine, restart, load again.
+
+    ``early_kill`` (seconds) kills the engine the loader itself starts that soon: the
+    moments of its start-up and bootstrap, which random trials seldom hit.
+    """
     rng = random.Random(seed * 1_000_003 + trial)
-    owner = "serve" if trial % 2 == 0 else "load"
-    if rng.random() < _TIMED_KILLS:
+    owner = "serve" if trial % 2 == 0 and early_kill is None else "load"
+    if early_kill is not None:
+        target, delay = None, early_kill
+    elif rng.random() < _TIMED_KILLS:
         target, delay = None, round(rng.uniform(0.0, 1.5), 3)
     else:
         target, delay = rng.randint(1, max(1, int(clean.objects * _LATEST_TARGET))), None

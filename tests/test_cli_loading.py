@@ -55,3 +55,25 @@ def test_generate_load_and_report(engine: EmbeddedEngine, tmp_path: Path) -> Non
     assert row["late_records"] == row["deadline_records"] > 0
     assert row["light"] == "red" and any("late" in r for r in row["reasons"])
     FalkorStore.from_socket(str(engine.socket_path), graph).drop_all()
+
+
+def test_load_with_no_engine_says_nothing_was_written_and_what_to_do(tmp_path: Path) -> None:
+    """An engine that is down before the first row gives the same advice as one lost
+    mid-file: how many rows are safe (none) and that the same load is to be run again."""
+    data = tmp_path / "one.jsonl"
+    data.write_text(
+        '{"type": "entity", "code": "91350100M000100Y43", "name": "福州某某有限公司"}\n', "utf-8"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CREDIT_GRAPH_")}
+    env["CREDIT_GRAPH_FALKORDB_URL"] = f"unix://{tmp_path / 'no-engine.sock'}"
+    out = subprocess.run(
+        [*CLI, "load", str(data), "--provider", "p"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 2, out.stderr
+    assert "Traceback" not in out.stderr
+    message = out.stderr.strip()
+    assert "\n" not in message
+    assert message.startswith("credit-graph: ENGINE_UNAVAILABLE: ")
+    assert f"the load of {data} stopped after 0 rows written" in message
+    assert "run the same load again" in message

@@ -51,3 +51,22 @@ def test_engine_killed_during_load_then_reload_equals_a_clean_load(
         # and synced the last batch and been killed before its reply reached the loader
         # (seen in CI: 3,024 rows kept, 2,660 acknowledged).
         assert t.acknowledged_rows is not None and t.acknowledged_rows <= t.rows_kept
+
+
+@pytest.mark.timeout(600)
+def test_engine_killed_while_the_loader_starts_it_gives_advice_not_a_traceback(
+    province: tuple[Path, CleanLoad, Path],
+) -> None:
+    """Killed during its start-up or the loader's bootstrap, the engine used to leave a
+    redis traceback (and, restarted, a graph that did not exist); now the loader says
+    what is safe, and the same load run again ends as a clean one."""
+    path, clean, work = province
+    trials = [
+        run_load_trial(100 + i, path, clean, work, seed=SEED, early_kill=delay)
+        for i, delay in enumerate((0.0, 0.015, 0.03, 0.06))
+    ]
+    report = {t.trial: t.problems(clean) for t in trials}
+    assert all(not p for p in report.values()), report
+    for t in trials:
+        if t.loader_exit != 0:
+            assert "run the same load again" in t.loader_message, t.as_dict()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,7 @@ from graph.embedded import EmbeddedEngine
 from graph.falkor_store import FalkorStore
 from graph.store import GraphStore, Statement
 from queries import admin
+from schema.errors import EngineUnavailable
 
 TRICKY = [
     'He said "hi"',
@@ -83,6 +87,56 @@ def test_ping_and_drop_all(store: GraphStore) -> None:
     store.drop_all()
     store.bootstrap()
     assert store.read(admin.COUNT_NODES)[0]["n"] == 0
+
+
+def test_a_graph_that_no_longer_exists_reads_as_empty(store: GraphStore) -> None:
+    """FalkorDB drops the key with the graph (as after an engine killed before its first
+    sync); a read must find nothing there, as on Neo4j, not fail with the engine's
+    "empty key" error."""
+    store.write_one("CREATE (:Probe {k: 1})")
+    store.drop_all()
+    assert store.read("MATCH (p:Probe) RETURN p.k AS k") == []
+    assert store.read(admin.COUNT_NODES) in ([], [{"n": 0}])
+
+
+def test_an_engine_that_drops_connections_is_engine_unavailable_for_every_command(
+    tmp_path: Path,
+) -> None:
+    """An engine killed while a loader bootstraps used to escape as a redis traceback; the
+    loader's advice and the API's error code need the one EngineUnavailable."""
+    path = str(tmp_path / "drops.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen()
+
+    def answer_info_then_hang_up() -> None:
+        """Enough of a server for the client to be made; then it dies on every command."""
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                while b"INFO" in conn.recv(65536).upper():
+                    info = b"redis_mode:standalone\r\n"
+                    conn.sendall(b"$%d\r\n%s\r\n" % (len(info), info))
+
+    threading.Thread(target=answer_info_then_hang_up, daemon=True).start()
+    store = FalkorStore.from_socket(path, "g")
+    commands: dict[str, Callable[[], object]] = {
+        "bootstrap": store.bootstrap,
+        "read": lambda: store.read("MATCH (n) RETURN n"),
+        "write": lambda: store.write_one("CREATE (:Probe)"),
+        "drop_all": store.drop_all,
+        "compact": store.compact,
+    }
+    try:
+        for name, command in commands.items():
+            with pytest.raises(EngineUnavailable, match="graph engine unreachable") as info:
+                command()
+            assert "\n" not in info.value.message, name
+    finally:
+        listener.close()
 
 
 def test_repeated_bootstrap_keeps_the_embedded_engine_restartable(tmp_path: Path) -> None:
