@@ -122,8 +122,8 @@ class LoadSummary:
 class _Writer:
     """Writes batches on a background thread; ``flush`` waits and re-raises its errors."""
 
-    def __init__(self, store: GraphStore, summary: LoadSummary, progress: Progress | None) -> None:
-        self._store, self._summary, self._progress = store, summary, progress
+    def __init__(self, store: GraphStore, summary: LoadSummary) -> None:
+        self._store, self._summary = store, summary
         self._queue: queue.Queue[tuple[Statement, int] | None] = queue.Queue(maxsize=4)
         self._error: BaseException | None = None
         self._lock = threading.Lock()
@@ -626,7 +626,7 @@ def load_files(
                     continue
                 count = workers_for(path.stat().st_size, workers)
                 with RowPool(job.row_context(), count) as pool:
-                    writer = _Writer(store, summary, progress)
+                    writer = _Writer(store, summary)
                     batcher = _Batcher(writer)
                     try:
                         with tempfile.TemporaryFile("w+b", prefix="credit-graph-") as spool:

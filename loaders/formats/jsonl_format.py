@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -79,6 +80,19 @@ def read(path: Path, limits: InputLimits = DEFAULT_LIMITS) -> Iterator[SourceRow
             yield SourceRow(path, number, None, found, None, found)
 
 
+def _named_non_finite(value: Any) -> Any:
+    """A row rejected for ``Infinity``, ``NaN`` or ``1e999`` must still be a line any
+    strict JSON parser reads (a provider's tools, a browser): the value is written as
+    its name, a string, and the reason beside it says what was wrong."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: _named_non_finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_named_non_finite(v) for v in value]
+    return value
+
+
 class Rejects(RejectsSink):
     """JSON lines: the row as sent, minus dropped fields, plus reason, file and line."""
 
@@ -94,7 +108,11 @@ class Rejects(RejectsSink):
             self._fh = self.target.open("w", encoding="utf-8")
         out = self.kept(row.raw or {}, set(drop))
         out.update({"reason": reason, "file": str(row.file), "line": row.line})
-        self._fh.write(json.dumps(out, ensure_ascii=False) + "\n")
+        try:
+            text = json.dumps(out, ensure_ascii=False, allow_nan=False)
+        except ValueError:  # Infinity or NaN, which only lenient parsers read back
+            text = json.dumps(_named_non_finite(out), ensure_ascii=False, allow_nan=False)
+        self._fh.write(text + "\n")
 
     def close(self) -> list[Path]:
         if self._fh is None:
