@@ -172,7 +172,7 @@ class CreditGraphRouter(GraphQLRouter[dict[str, Any], None]):
                     return ExecutionResult(data=None, errors=[coded(e)])
             ctx.caller = dataclasses.replace(ctx.caller, grants=grants)
         try:
-            return await asyncio.wait_for(
+            result = await asyncio.wait_for(
                 fair_share.admitted(self, ctx, request_data, super().execute_single(
                     request, request_adapter, sub_response, context, root_value, request_data
                 )),
@@ -190,6 +190,15 @@ class CreditGraphRouter(GraphQLRouter[dict[str, Any], None]):
                     f"the request took longer than {self._timeout_s:g} s and was stopped"
                 ))],
             )
+        refused_code = ctx.extra.get("refused")
+        if refused_code is not None:
+            # Held back by the fair share: the schema (and its metrics extension) never
+            # ran, so the refusal is counted here, as the gate's are above.
+            self._metrics.record_request(
+                ctx.operation or None, "refused", [str(refused_code)],
+                time.perf_counter() - started,
+            )
+        return result
 
     async def process_result(
         self, request: Request, result: ExecutionResult

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from strawberry.types import ExecutionResult
 
@@ -47,6 +48,7 @@ class Service:
     flooder: Client
     other: Client
     audit_dir: Path
+    url: str
 
 
 @pytest.fixture
@@ -72,7 +74,7 @@ def service(
                              fair_share_busy_share=1e-6, fair_share_busy_burst_s=0,
                              fair_share_wait_s=0, fair_share_idle_s=3600)
     with serve_in_thread(create_app(settings, store=store)) as url:
-        yield Service(Client(url, flooder), Client(url, other), settings.audit_path)
+        yield Service(Client(url, flooder), Client(url, other), settings.audit_path, url)
 
 
 def outcome(client: Client, query: str, variables: dict[str, Any]) -> str:
@@ -118,6 +120,19 @@ def test_a_refusal_says_why_and_is_audited_as_refused(service: Service) -> None:
     with AuditLog(service.audit_dir) as log:
         mine = log.query(key_name="flooder", first=5)
     assert [e.outcome for e in mine[:2]] == ["refused:LIMIT_EXCEEDED", "ok"]
+    # An operator sees the refusal in /metrics too (the schema never ran for it).
+    scraped = httpx.get(f"{service.url}/metrics", timeout=10).text
+    assert _sample(scraped, 'credit_graph_graphql_errors_total{code="LIMIT_EXCEEDED"}') == 1
+    assert _sample(scraped, 'credit_graph_graphql_requests_total{operation="anonymous",'
+                            'outcome="refused"}') == 1
+
+
+def _sample(exposition: str, name: str) -> float:
+    """One sample of the Prometheus text format; 0 when the series is absent."""
+    for line in exposition.splitlines():
+        if line.startswith(name + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
 
 
 def test_a_key_alone_may_use_the_whole_worker(service: Service) -> None:
