@@ -17,12 +17,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import logging
 import os
 import re
 import secrets
 from pathlib import Path
 
 from schema.errors import ConfigError, InvalidInput
+
+log = logging.getLogger(__name__)
 
 KEY_FILE_NAME = "check-id.key"
 SECRET_BYTES = 32
@@ -88,6 +91,12 @@ def load_secret(data_dir: Path) -> bytes:
                 os.fsync(fh.fileno())
             try:
                 os.link(tmp, path)
+                # Said once, by the process whose secret won: a second host that was meant
+                # to share the first one's file would otherwise refuse its ids in silence.
+                log.warning(
+                    "made a new check-id secret %s: every instance answering checks for "
+                    "this graph must use this same file", path,
+                )
             except FileExistsError:
                 pass
         finally:

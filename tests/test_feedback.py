@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from typing import Any
 import pytest
 
 from api.app import create_app
+from api.check_ids import load_secret
 from api.settings import load_settings
 from graph.embedded import EmbeddedEngine
 from graph.falkor_store import FalkorStore
@@ -199,6 +201,22 @@ def test_check_ids_outlive_a_restart_and_the_secret_stays_private(
         variables = {"checkId": check_id, "code": CO_A, "measure": "KEY_SUPERVISION",
                      "applied": True}
         assert again.data(REPORT, variables)["reportMeasureApplied"]["basis"] == [BLK_A]
+
+
+def test_a_new_check_id_secret_is_announced_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A second host meant to share the first one's secret but given none makes its own;
+    its ids are then refused elsewhere. The log line is how an operator finds out."""
+    with caplog.at_level(logging.WARNING, logger="api.check_ids"):
+        first = load_secret(tmp_path)
+        again = load_secret(tmp_path)
+    assert first == again
+    made = [r.getMessage() for r in caplog.records if "new check-id secret" in r.getMessage()]
+    assert made == [
+        f"made a new check-id secret {tmp_path / 'check-id.key'}: every instance answering "
+        "checks for this graph must use this same file"
+    ]
 
 
 def test_a_measure_the_check_did_not_ground_is_refused(world: World) -> None:
