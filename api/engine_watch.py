@@ -118,8 +118,13 @@ class EngineWatch:
         # State, guarded by _lock.
         self._suspect_at: tuple[datetime, float] | None = None
         self._down: tuple[datetime, float, str] | None = None
-        #: The engine pid recorded when this process saw it stop answering.
+        #: The pid of the engine that died, as this process knew it: the one it last saw
+        #: answering (``_alive_pid``), not what the state file says when it notices. By
+        #: then another worker may have started the next engine and recorded its pid
+        #: (a large graph takes minutes to load), and this process would have counted a
+        #: second outage, "not restarted", for the same dead engine.
         self._down_pid: int | None = None
+        self._alive_pid: int | None = None
         self._attempted = False
         self._failures = 0
         self._next_attempt = 0.0
@@ -249,14 +254,17 @@ class EngineWatch:
                 return
             at = self._suspect_at or (datetime.now(UTC), time.monotonic())
             self._down = (at[0], at[1], reason)
-            self._down_pid = self.engine.recorded_pid if self.engine is not None else None
+            recorded = self.engine.recorded_pid if self.engine is not None else None
+            self._down_pid = self._alive_pid if self._alive_pid is not None else recorded
             self._suspect_at = None
         log.error("engine watch: the graph engine is unavailable: %s", reason)
         if self._on_state is not None:
             self._on_state(False)
 
     def _recovered(self) -> None:
+        alive_pid = self.engine.pid if self.engine is not None else None
         with self._lock:
+            self._alive_pid = alive_pid
             down = self._down
             self._suspect_at = None
             self._attempted = False
@@ -265,7 +273,7 @@ class EngineWatch:
             down_pid = self._down_pid
             if down is None:
                 return
-        new_pid = self.engine.pid if self.engine is not None else None
+        new_pid = alive_pid
         outage = Outage(
             down_at=down[0],
             up_at=datetime.now(UTC),

@@ -242,3 +242,43 @@ def test_an_external_engine_is_reported_not_restarted(tmp_path: Path) -> None:
             assert health["lastOutage"] is not None and health["lastOutage"]["restarted"] is False
     finally:
         engine.stop(force=True)
+
+
+def test_a_worker_that_notices_late_counts_the_same_outage(data_dir: Path) -> None:
+    """Two workers' watches, one dead engine: one outage and one restart in /healthz.
+
+    The worker that did not start the new engine may notice the death only after the
+    other one has already started the next engine and recorded its pid (a large graph
+    takes minutes to load, and it is not answering meanwhile). It used to take that new
+    pid for the one that died, and record a second outage, "not restarted". Real
+    schedulers make that order rare, so the late worker's two steps are called here in
+    that order rather than waited for.
+    """
+    from api.engine_watch import EngineWatch
+    from graph.embedded_store import EmbeddedFalkorStore
+
+    first, late = EmbeddedFalkorStore(data_dir), EmbeddedFalkorStore(data_dir)
+    starter = EngineWatch(first, interval_s=0.05)
+    bystander = EngineWatch(late, interval_s=3600)
+    try:
+        bystander._recovered()  # its probe saw the engine answer: this is the pid it knows
+        old = engine_pid(data_dir)
+        assert old is not None
+        starter.start()
+        os.kill(old, signal.SIGKILL)
+        deadline = time.monotonic() + HANG_GUARD_S
+        while starter.status()["outages"] < 1:
+            assert time.monotonic() < deadline, starter.status()
+            time.sleep(0.05)
+        new = engine_pid(data_dir)
+        assert new is not None and new != old
+        bystander._went_down("the embedded engine does not answer")  # noticed late
+        bystander._recovered()
+        for watch in (starter, bystander):
+            status = watch.status()
+            assert (status["outages"], status["restarts"]) == (1, 1), status
+            assert status["lastOutage"]["enginePid"] == new and status["lastOutage"]["restarted"]
+    finally:
+        starter.stop()
+        late.close()
+        first.close()
