@@ -356,6 +356,23 @@ class EmbeddedEngine:
         answer = _probe(self.socket_path)
         return answer is not None and answer.ready
 
+    def answers_within(self, seconds: float = _HUNG_AFTER) -> bool:
+        """True once the engine answers; False at once when no engine process is alive.
+
+        One probe has a second; an engine busy with fsyncs on a loaded disk, or starved
+        of CPU, can miss it while another process uses it. Seen once under stress: the
+        second worker of ``serve --workers 2`` took such a miss for no engine, failed
+        its start-up, and uvicorn stopped the whole service. A process that is alive
+        gets ``seconds`` (as long as a start waits before calling a silent engine hung).
+        """
+        deadline = time.monotonic() + seconds
+        while True:
+            if self.is_alive():
+                return True
+            if self.pid is None or time.monotonic() >= deadline:
+                return False
+            time.sleep(0.1)
+
     def ensure_running(self) -> str:
         """Reuse the engine of this data directory, or clean up a dead one and start one."""
         with self._lock:

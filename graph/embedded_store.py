@@ -19,7 +19,7 @@ class EmbeddedFalkorStore(FalkorStore):
         super().__init__(base._db, graph_name, description=f"embedded ({data_dir})")
 
     def ping(self) -> None:
-        if not self.engine.is_alive():
+        if not self.engine.answers_within():
             raise EngineUnavailable(f"embedded engine is not running (log: {self.engine.log_path})")
         super().ping()
 

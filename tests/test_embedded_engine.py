@@ -7,6 +7,7 @@ so a failing test never leaves a server behind.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -25,6 +26,7 @@ import redis
 from falkordb import FalkorDB
 
 from graph.embedded import SUN_PATH_MAX, EmbeddedEngine, default_binaries, socket_path_for
+from graph.embedded_store import EmbeddedFalkorStore
 from schema.errors import EngineUnavailable
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -312,6 +314,36 @@ def test_hung_engine_is_stopped_and_replaced(engines: MakeEngine, tmp_path: Path
     assert not _alive(pid)
     assert _servers_under(tmp_path) == [second.pid]
     assert _count(second.socket_path) == 1
+
+
+def test_a_busy_engine_gets_time_to_answer_and_a_dead_one_none(tmp_path: Path) -> None:
+    """Silent for longer than one probe's second (here: stopped for 2.5 s) is not gone:
+    the second worker of ``serve --workers 2`` once failed its start-up ping, and took
+    the service down, on such a miss. A killed engine is reported at once."""
+    store = EmbeddedFalkorStore(tmp_path / "data")
+    pid = store.engine.pid
+    assert pid is not None
+    try:
+        os.kill(pid, signal.SIGSTOP)
+        resume = threading.Timer(2.5, os.kill, (pid, signal.SIGCONT))
+        resume.start()
+        started = time.monotonic()
+        try:
+            store.ping()  # one probe used to decide: "embedded engine is not running"
+            assert time.monotonic() - started >= 2.5
+        finally:
+            resume.join()
+        os.kill(pid, signal.SIGKILL)
+        while _alive(pid):
+            time.sleep(0.01)
+        started = time.monotonic()
+        with pytest.raises(EngineUnavailable, match="not running"):
+            store.ping()
+        assert time.monotonic() - started < 2
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        store.close()
 
 
 def test_state_file_garbage_is_ignored(engines: MakeEngine) -> None:
