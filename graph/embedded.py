@@ -52,6 +52,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import re
 import signal
@@ -89,6 +90,10 @@ DEFAULT_APPENDFSYNC = "always"
 _ENGINE_SUBDIR = "engine"
 _SOCKET_NAME = "falkordb.sock"
 _STATE_NAME = "engine.json"
+#: Every engine this code kills is said here: a service or a loader that kills the engine
+#: another process uses must leave a trace (the engine's own log has none for SIGKILL).
+log = logging.getLogger("credit_graph.engine")
+
 _LOCK_NAME = "engine.lock"
 _LOG_NAME = "engine.log"
 
@@ -667,15 +672,23 @@ class EmbeddedEngine:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
         if not self._wait_exit(pid, _STOP_TIMEOUT):
+            log.warning(
+                "embedded engine pid %d did not stop within %.0f s: killed", pid, _STOP_TIMEOUT
+            )
             self._signal_group(pid, signal.SIGKILL)
             self._wait_exit(pid, _KILL_WAIT)
 
     def _kill_hung(self, pid: int) -> None:
         """SIGCONT lets a stopped server act on the SIGTERM and flush its AOF."""
+        log.warning(
+            "embedded engine pid %d of %s did not answer for %.0f s: stopping it as hung",
+            pid, self.data_dir, _HUNG_AFTER,
+        )
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
             os.kill(pid, signal.SIGCONT)
         if not self._wait_exit(pid, _KILL_WAIT):
+            log.warning("embedded engine pid %d ignored SIGTERM: killed", pid)
             self._signal_group(pid, signal.SIGKILL)
             self._wait_exit(pid, _KILL_WAIT)
         if self._proc is not None and self._proc.pid == pid:
@@ -684,6 +697,7 @@ class EmbeddedEngine:
     def _reap_or_kill(self, pid: int) -> None:
         """Make sure our child is gone and reaped (a killed start, a dead engine)."""
         if self._proc is not None and self._proc.pid == pid and self._proc.poll() is None:
+            log.warning("embedded engine pid %d (started by this process) killed", pid)
             self._signal_group(pid, signal.SIGKILL)
         self._wait_exit(pid, _KILL_WAIT)
         if self._proc is not None and self._proc.pid == pid:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import signal
 import stat
@@ -300,7 +301,9 @@ def test_state_naming_another_live_process(engines: MakeEngine, who: str) -> Non
             sleeper.wait()
 
 
-def test_hung_engine_is_stopped_and_replaced(engines: MakeEngine, tmp_path: Path) -> None:
+def test_hung_engine_is_stopped_and_replaced(
+    engines: MakeEngine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     first = engines()
     sock = first.ensure_running()
     _query(sock, "CREATE (:N {v: 1})")
@@ -309,9 +312,15 @@ def test_hung_engine_is_stopped_and_replaced(engines: MakeEngine, tmp_path: Path
     os.kill(pid, signal.SIGSTOP)  # alive, a redis-server of ours, but silent
 
     second = engines()
-    second.ensure_running()
+    with caplog.at_level(logging.WARNING, logger="credit_graph.engine"):
+        second.ensure_running()
     assert second.owned and second.pid != pid
     assert not _alive(pid)
+    # Killing an engine someone may be using is never silent.
+    assert any(
+        f"embedded engine pid {pid} of {second.data_dir} did not answer" in r.getMessage()
+        for r in caplog.records
+    ), caplog.text
     assert _servers_under(tmp_path) == [second.pid]
     assert _count(second.socket_path) == 1
 
