@@ -254,8 +254,9 @@ class EngineWatch:
                 return
             at = self._suspect_at or (datetime.now(UTC), time.monotonic())
             self._down = (at[0], at[1], reason)
-            recorded = self.engine.recorded_pid if self.engine is not None else None
-            self._down_pid = self._alive_pid if self._alive_pid is not None else recorded
+            self._down_pid = self._alive_pid
+            if self._down_pid is None and self.engine is not None:
+                self._down_pid = self.engine.recorded_pid
             self._suspect_at = None
         log.error("engine watch: the graph engine is unavailable: %s", reason)
         if self._on_state is not None:

@@ -158,11 +158,11 @@ class FalkorStore(GraphStore):
         """
         with self._schema_lock, self._engine_reached():
             indexes = {
-                (r["label"], p) for r in self._call("CALL db.indexes()") for p in r["properties"]
+                (r["label"], p) for r in self.read("CALL db.indexes()") for p in r["properties"]
             }
             constraints = {
                 (r["label"], tuple(r["properties"]))
-                for r in self._call("CALL db.constraints()")
+                for r in self.read("CALL db.constraints()")
                 if r["type"] == "UNIQUE"
             }
             for statement in self.dialect.schema_statements():
@@ -174,14 +174,6 @@ class FalkorStore(GraphStore):
                     label, prop = _index_target(statement)
                     if (label, prop) not in indexes:
                         self._run_ddl(statement)
-
-    def _call(self, procedure: str) -> list[Row]:
-        try:
-            return _rows(self._graph.ro_query(procedure))
-        except redis.ResponseError as e:
-            if _missing_graph(e):
-                return []
-            raise
 
     def _run_ddl(self, statement: str) -> None:
         try:
