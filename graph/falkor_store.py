@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -18,6 +19,8 @@ from schema.errors import EngineUnavailable
 
 DEFAULT_GRAPH = "credit"
 _ALREADY = ("already indexed", "already exists", "constraint already")
+#: How long ``bootstrap`` waits for new constraints to be built before rewriting the log.
+_CONSTRAINT_WAIT = 10.0
 
 
 def _plain(value: Any) -> Any:
@@ -155,7 +158,12 @@ class FalkorStore(GraphStore):
 
         Every command reaches the append-only file, and a failing "already exists" one is
         replayed as an error at each restart; so existing ones are read first, not retried.
+        FalkorDB (4.16) also writes each ``GRAPH.CONSTRAINT CREATE`` to that file twice, so
+        even a first creation replays as a CRITICAL "Constraint already exists" line at
+        every start; once the new constraints are built the file is rewritten
+        (``_settle_constraints``), which leaves them in the snapshot and not in the log.
         """
+        created = False
         with self._schema_lock, self._engine_reached():
             indexes = {
                 (r["label"], p) for r in self.read("CALL db.indexes()") for p in r["properties"]
@@ -170,10 +178,34 @@ class FalkorStore(GraphStore):
                     _, label, prop = statement.split()
                     if (label, (prop,)) not in constraints:
                         self._run_ddl(statement)
+                        created = True
                 else:
                     label, prop = _index_target(statement)
                     if (label, prop) not in indexes:
                         self._run_ddl(statement)
+            if created:
+                self._settle_constraints()
+
+    def _settle_constraints(self, wait: float = _CONSTRAINT_WAIT) -> None:
+        """Rewrite the append-only file once no constraint is still being built.
+
+        Only on a server that keeps one (an external FalkorDB may not). A constraint built
+        over a large graph can take longer than ``wait``; the rewrite is then left to the
+        next compaction (a load does one) and the restart lines stay until then, which
+        is harmless: the replay fails on a constraint that is already there.
+        """
+        info = self._db.connection.info("persistence")
+        if not int(info.get("aof_enabled", 0)):
+            return
+        deadline = time.monotonic() + wait
+        while any(
+            r["status"] not in ("OPERATIONAL", "FAILED")
+            for r in self.read("CALL db.constraints()")
+        ):
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(0.05)
+        self.compact()  # the engine's stop waits for it to finish (``graph.embedded``)
 
     def _run_ddl(self, statement: str) -> None:
         try:
