@@ -66,7 +66,7 @@ from api.log_masking import mask_text
 from schema.codes import mask_code
 from schema.errors import AuditUnavailable, InvalidInput
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("credit_graph.audit")
 
 DB_NAME = "audit.sqlite3"
 KEY_NAME = "audit.key"

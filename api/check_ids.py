@@ -25,7 +25,7 @@ from pathlib import Path
 
 from schema.errors import ConfigError, InvalidInput
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("credit_graph.api")
 
 KEY_FILE_NAME = "check-id.key"
 SECRET_BYTES = 32

@@ -208,7 +208,7 @@ def test_a_new_check_id_secret_is_announced_once(
 ) -> None:
     """A second host meant to share the first one's secret but given none makes its own;
     its ids are then refused elsewhere. The log line is how an operator finds out."""
-    with caplog.at_level(logging.WARNING, logger="api.check_ids"):
+    with caplog.at_level(logging.WARNING, logger="credit_graph.api"):
         first = load_secret(tmp_path)
         again = load_secret(tmp_path)
     assert first == again
