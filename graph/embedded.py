@@ -99,6 +99,9 @@ _LOG_NAME = "engine.log"
 
 _PROBE_TIMEOUT = 1.0  # one PING; a live server answers in microseconds
 _HUNG_AFTER = 3.0  # how long a recorded, running server may stay silent before we kill it
+#: How long a silent server whose main thread is working (using CPU, or waiting on the
+#: disk) is waited for before it is killed all the same: a busy engine is not a hung one.
+_BUSY_LIMIT = 30.0
 _STOP_TIMEOUT = 15.0  # SHUTDOWN fsyncs the AOF; past this the server is killed
 _KILL_WAIT = 5.0
 
@@ -227,6 +230,28 @@ def _pid_alive(pid: int) -> bool:
         return True
     state = raw.rpartition(")")[2].split()[:1]
     return state not in (["Z"], ["X"], ["x"])
+
+
+def _main_thread_activity(pid: int) -> tuple[str, int] | None:
+    """State letter and CPU ticks of a process's main thread (None once it is gone)."""
+    try:
+        raw = Path(f"/proc/{pid}/task/{pid}/stat").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    fields = raw.rpartition(")")[2].split()
+    try:
+        return fields[0], int(fields[11]) + int(fields[12])  # state, utime + stime
+    except (IndexError, ValueError):
+        return None
+
+
+def _working(before: tuple[str, int] | None, after: tuple[str, int] | None) -> bool:
+    """Whether a thread did something between two readings: CPU used, or in a disk wait."""
+    if after is None:
+        return False
+    if after[0] == "D":
+        return True
+    return before is not None and after[1] > before[1]
 
 
 def _is_redis_server(pid: int) -> bool:
@@ -449,11 +474,12 @@ class EmbeddedEngine:
         if self._proc is not None and self._proc.poll() is None and self._proc.pid != pid:
             silent.append((self._proc.pid, self._socket))
         for silent_pid, silent_sock in silent:
+            waited = time.monotonic()
             answer = self._wait_for_answer(silent_sock, silent_pid, _HUNG_AFTER)
             if answer is not None:
                 self._adopt(silent_sock, answer, state)
                 return
-            self._kill_hung(silent_pid)
+            self._kill_hung(silent_pid, time.monotonic() - waited)
         if self._proc is not None:
             self._reap_or_kill(self._proc.pid)
         self._clear(sock)
@@ -568,12 +594,28 @@ class EmbeddedEngine:
             delay = min(delay * 2, 0.1)
 
     def _wait_for_answer(self, sock: Path, pid: int, within: float) -> _Answer | None:
-        """A recorded server that is alive but silent may be starting; give it a moment."""
-        deadline = time.monotonic() + within
-        while time.monotonic() < deadline and _pid_alive(pid):
+        """A recorded server that is alive but silent may be starting; give it a moment.
+
+        Silent for ``within`` is hung only if its main thread (the one that answers) did
+        nothing meanwhile. One that used CPU or waits on the disk is busy (a long
+        command, an fsync on a slow disk): killing it would cost the restart of a whole
+        graph, so it gets ``within`` again, up to ``_BUSY_LIMIT`` in all.
+        """
+        start = time.monotonic()
+        deadline = start + within
+        seen = _main_thread_activity(pid)
+        while _pid_alive(pid):
             answer = _probe(sock)
             if answer is not None:
                 return answer
+            now = time.monotonic()
+            if now >= deadline:
+                before, seen = seen, _main_thread_activity(pid)
+                if now - start >= _BUSY_LIMIT or not _working(before, seen):
+                    return None
+                if deadline == start + within:
+                    log.info("embedded engine pid %d is silent but working: waiting", pid)
+                deadline = now + within
             time.sleep(0.1)
         return None
 
@@ -678,11 +720,11 @@ class EmbeddedEngine:
             self._signal_group(pid, signal.SIGKILL)
             self._wait_exit(pid, _KILL_WAIT)
 
-    def _kill_hung(self, pid: int) -> None:
+    def _kill_hung(self, pid: int, silent_for: float) -> None:
         """SIGCONT lets a stopped server act on the SIGTERM and flush its AOF."""
         log.warning(
             "embedded engine pid %d of %s did not answer for %.0f s: stopping it as hung",
-            pid, self.data_dir, _HUNG_AFTER,
+            pid, self.data_dir, silent_for,
         )
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
@@ -762,7 +804,9 @@ class EmbeddedEngine:
                 f"embedded engine: cannot open {path}: {_os_error_text(e)}"
             ) from e
         try:
-            deadline = time.monotonic() + self.start_timeout + _STOP_TIMEOUT + 2 * _KILL_WAIT
+            deadline = (
+                time.monotonic() + _BUSY_LIMIT + self.start_timeout + _STOP_TIMEOUT + 2 * _KILL_WAIT
+            )
             while True:
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

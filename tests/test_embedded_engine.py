@@ -325,6 +325,46 @@ def test_hung_engine_is_stopped_and_replaced(
     assert _count(second.socket_path) == 1
 
 
+def _silent_process(busy: bool, seconds: float) -> subprocess.Popen[bytes]:
+    """A process that answers nobody for ``seconds``, burning CPU or asleep, then exits."""
+    body = (
+        f"import time\nend = time.monotonic() + {seconds}\nwhile time.monotonic() < end: pass"
+        if busy
+        else f"import time\ntime.sleep({seconds})"
+    )
+    return subprocess.Popen([sys.executable, "-c", body])
+
+
+@pytest.mark.parametrize("busy", [True, False], ids=["working", "idle"])
+def test_a_silent_engine_is_judged_hung_only_if_it_does_nothing(
+    tmp_path: Path, busy: bool
+) -> None:
+    """Before an engine that does not answer is killed as hung (and a whole graph is
+    reloaded), its main thread is looked at: one that uses CPU (a long command, or a
+    flood of writes) is waited for, up to ``_BUSY_LIMIT``; one that does nothing is
+    hung after ``within``. Tested on plain processes: the only way a client can hold a
+    Redis 8 main thread, a long script, stalls unpredictably while other clients wait.
+    """
+    from graph.embedded import _BUSY_LIMIT
+
+    within, lasts = 1.0, 5.0
+    assert lasts < _BUSY_LIMIT
+    proc = _silent_process(busy, lasts)
+    try:
+        engine = EmbeddedEngine(tmp_path / "d")
+        started = time.monotonic()
+        answer = engine._wait_for_answer(tmp_path / "nothing.sock", proc.pid, within)
+        waited = time.monotonic() - started
+    finally:
+        proc.kill()
+        proc.wait()
+    assert answer is None
+    if busy:
+        assert waited >= lasts - 0.5  # waited until it ended, not killed after 1 s
+    else:
+        assert waited < lasts - 2  # hung after about ``within``
+
+
 def test_a_busy_engine_gets_time_to_answer_and_a_dead_one_none(tmp_path: Path) -> None:
     """Silent for longer than one probe's second (here: stopped for 2.5 s) is not gone:
     the second worker of ``serve --workers 2`` once failed its start-up ping, and took
