@@ -14,8 +14,8 @@ from falkordb.query_result import QueryResult
 
 from graph.cypher_params import header, literal
 from graph.dialect import FalkorDialect
-from graph.store import GraphStore, Params, Row, Statement
-from schema.errors import EngineUnavailable
+from graph.store import UNIQUE_KEY_TAKEN, GraphStore, Params, Row, Statement
+from schema.errors import EngineUnavailable, InvalidInput
 
 DEFAULT_GRAPH = "credit"
 _ALREADY = ("already indexed", "already exists", "constraint already")
@@ -97,10 +97,13 @@ class FalkorStore(GraphStore):
         return _rows(result)
 
     def write(self, statements: Sequence[Statement]) -> list[list[Row]]:
+        """Several statements go in one MULTI/EXEC: no other client's command runs between
+        them, but, as always in Redis, one that fails does not undo those before it (the
+        service and the loader only ever send one)."""
         if not statements:
             return []
         texts = [header(s.params) + s.query for s in statements]
-        with self._engine_reached():
+        with self._engine_reached(), _unique_keys_kept():
             if len(texts) == 1:
                 return [_rows(self._graph.query(texts[0], None, timeout=self._timeout))]
             pipe = self._db.connection.pipeline(transaction=True)
@@ -240,6 +243,17 @@ class FalkorStore(GraphStore):
         except redis.ResponseError as e:
             if "already in progress" not in str(e).lower() and "scheduled" not in str(e).lower():
                 raise
+
+
+@contextlib.contextmanager
+def _unique_keys_kept() -> Iterator[None]:
+    """A unique constraint's refusal is the caller's error, not an internal one."""
+    try:
+        yield
+    except redis.ResponseError as e:
+        if "unique constraint violation" in str(e).lower():
+            raise InvalidInput(UNIQUE_KEY_TAKEN) from e
+        raise
 
 
 def _index_target(statement: str) -> tuple[str, str]:

@@ -12,13 +12,19 @@ from typing import Any
 
 import neo4j
 from neo4j import GraphDatabase, ManagedTransaction
-from neo4j.exceptions import ClientError, Neo4jError, ServiceUnavailable, SessionExpired
+from neo4j.exceptions import (
+    ClientError,
+    ConstraintError,
+    Neo4jError,
+    ServiceUnavailable,
+    SessionExpired,
+)
 
 from graph.dialect import Neo4jDialect
-from graph.store import GraphStore, Params, Row, Statement
+from graph.store import UNIQUE_KEY_TAKEN, GraphStore, Params, Row, Statement
 from graph.text_guard import check_params
 from queries import admin
-from schema.errors import EngineUnavailable
+from schema.errors import EngineUnavailable, InvalidInput
 
 
 def _plain(value: Any) -> Any:
@@ -88,6 +94,9 @@ class Neo4jStore(GraphStore):
                 return session.execute_write(work)
         except (ServiceUnavailable, SessionExpired) as e:
             raise EngineUnavailable(f"Neo4j unreachable ({self.description}): {e}") from e
+        except ConstraintError:
+            # Not chained: Neo4j's message names the value, which may be an ID number.
+            raise InvalidInput(UNIQUE_KEY_TAKEN) from None
 
     def ping(self) -> None:
         try:

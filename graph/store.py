@@ -14,6 +14,14 @@ from typing import Any
 
 from graph.dialect import Dialect
 
+#: What a caller is told when a write would give a second node a unique key (a code, an
+#: id). Engines name the value in their own message (Neo4j: the code itself, which may
+#: be an ID number), so theirs is never passed on.
+UNIQUE_KEY_TAKEN = (
+    "the graph refused the write: a unique key (code or id) it sets already belongs to "
+    "another node; nothing of this write was stored"
+)
+
 Row = dict[str, Any]
 Params = Mapping[str, Any]
 

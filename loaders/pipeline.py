@@ -348,6 +348,8 @@ class _FileLoad:
         known = self.known
         summary = self.summary
         for chunk, items in pool.map(self._source_chunks()):
+            in_graph = self._open_codes_in_graph(batcher, items)
+            in_chunk: dict[str, str] = {}
             for row, item in zip(chunk, items, strict=True):
                 summary.read += 1
                 if item is None:
@@ -357,6 +359,8 @@ class _FileLoad:
                 if kind == "reject":
                     self.reject(row, as_rejection(item))
                 elif kind == "entity" or kind == "person":
+                    if "open" in item and self._kind_conflict(row, item, in_graph, in_chunk):
+                        continue
                     summary.rows_by_type[kind] += 1
                     if len(known) < KNOWN_CODES_MAX:
                         known[item["id"]] = kind
@@ -367,6 +371,54 @@ class _FileLoad:
                     if not self._route_now(batcher, item):
                         _spool_item(spool, item)
             self._tick("read", len(chunk))
+
+    def _open_codes_in_graph(
+        self, batcher: _Batcher, items: list[dict[str, Any] | None]
+    ) -> dict[str, str]:
+        """The kinds the graph gives to this chunk's codes of open kind
+        (``schema.codes.kind_is_open``) that no earlier row of the file named: one read
+        per chunk that has any, and a province file seldom has one."""
+        known = self.known
+        codes = sorted(
+            {it["id"] for it in items if it is not None and "open" in it and it["id"] not in known}
+        )
+        if not codes:
+            return {}
+        if len(known) >= KNOWN_CODES_MAX:
+            # Earlier subjects of the file past the cap are known only once written.
+            batcher.flush()
+        found = self.store.read(subjects.EXISTING_CODES, {"codes": codes})
+        return {r["code"]: r["kind"] for r in found}
+
+    def _kind_conflict(
+        self,
+        row: SourceRow,
+        item: dict[str, Any],
+        in_graph: dict[str, str],
+        in_chunk: dict[str, str],
+    ) -> bool:
+        """Reject a subject row whose code already names the other kind of subject.
+
+        Without this the engine's unique code refused the whole batch and the load
+        stopped with every valid row of that batch unwritten.
+        """
+        code, kind = item["id"], item["kind"]
+        other, where = self.known.get(code) or in_chunk.get(code), "in this file"
+        if other is None:
+            other, where = in_graph.get(code), "in the graph"
+        if other is None or other == kind:
+            in_chunk[code] = kind
+            return False
+        named = "an organisation" if other == "entity" else "a person"
+        self.reject(
+            row,
+            RowRejected(
+                "code_conflict",
+                f"code: {mask_code(code)} already names {named} {where}; "
+                "one code names one subject",
+            ),
+        )
+        return True
 
     def _route_now(self, batcher: _Batcher, item: dict[str, Any]) -> bool:
         """Write a role or record during the first pass when every subject it names was

@@ -9,7 +9,8 @@ file (references, file order, withdrawals) stays with the pipeline.
 An item is plain data (``marshal`` spools it, ``pickle`` carries it between processes):
 ``kind`` (entity, person, role, record, withdraw), ``id`` (what its statement MERGEs
 on), ``refs`` (the subject codes it names) and ``row``, the statement's row already
-through the store's ``row_codec``.
+through the store's ``row_codec``; ``open`` marks a subject whose code does not fix its
+kind (``schema.codes.kind_is_open``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 from loaders import graph_rows
 from loaders.errors import RowRejected
 from loaders.rows import Withdrawal, parse_row
+from schema.codes import kind_is_open
 from schema.models import Entity, Person, Record, Role
 from schema.policy import Policy
 from schema.workdays import working_days_after
@@ -64,12 +66,17 @@ def _lateness(ctx: RowContext, m: Record) -> dict[str, Any]:
 def prepare(ctx: RowContext, line: int, data: Any) -> Item:
     """The item for one row; raises ``RowRejected`` with the reason it is refused."""
     m = parse_row(data, line, ctx.policy, ctx.today, ctx.max_field_chars).model
-    if isinstance(m, Entity):
-        row = graph_rows.entity_row(m, ctx.src, line)
-        return {"kind": "entity", "id": m.code, "refs": [], "row": ctx.encode(row)}
-    if isinstance(m, Person):
-        row = graph_rows.person_row(m, ctx.src, line)
-        return {"kind": "person", "id": m.code, "refs": [], "row": ctx.encode(row)}
+    if isinstance(m, Entity | Person):
+        kind = "entity" if isinstance(m, Entity) else "person"
+        row = (
+            graph_rows.entity_row(m, ctx.src, line)
+            if isinstance(m, Entity)
+            else graph_rows.person_row(m, ctx.src, line)
+        )
+        item = {"kind": kind, "id": m.code, "refs": [], "row": ctx.encode(row)}
+        if kind_is_open(m.code, kind):
+            item["open"] = True  # the pipeline checks the code's kind (``kind_is_open``)
+        return item
     if isinstance(m, Role):
         row = graph_rows.role_row(m, ctx.src, line)
         return {

@@ -61,8 +61,11 @@ def mask_code(value: str) -> str:
     """Mask a code if it is a resident ID number; USCCs are public and shown in clear.
 
     A few USCCs are all digits, so the shape alone does not decide: a code is treated as
-    an ID number when its checksum and birth date hold.
+    an ID number when its checksum and birth date hold. An ``ftm:`` id is shown as it
+    is: FtM ids are case-sensitive, and an upper-cased one names nothing.
     """
+    if is_external(value.strip()):
+        return value.strip()
     v = value.strip().upper()
     if len(v) == 18 and v[:17].isdigit():
         try:
@@ -215,6 +218,33 @@ def limit_code_caches(size: int) -> None:
     global _uscc_cached, _person_id_cached
     _uscc_cached = lru_cache(maxsize=size)(_validate_uscc)
     _person_id_cached = lru_cache(maxsize=size)(_validate_person_id)
+
+
+def kind_is_open(code: str, kind: str) -> bool:
+    """Whether a valid code of a subject of ``kind`` could also name the other kind.
+
+    Almost every code fixes its kind by its form. Not these: an ``ftm:`` id (an
+    OpenSanctions export may call one entity a LegalEntity, and later a Person), and an
+    all-digit code whose USCC checksum and resident-ID checksum both hold (about one ID
+    number in thirty also passes as a USCC). Only for these can two rows give one code
+    two kinds, which the loader must then settle before the engine's unique code does.
+    """
+    if is_external(code):
+        return True
+    if kind == "entity":
+        if not (code[:17].isdigit() and (code[17:].isdigit() or code[17:] == "X")):
+            return False
+        try:
+            validate_person_id(code)
+        except InvalidCode:
+            return False
+        return True
+    return (
+        len(code) == 18
+        and code[0] in USCC_AUTHORITIES
+        and code[2:8].isdigit()
+        and code[-1] == uscc_check_char(code)
+    )
 
 
 def classify(value: str, field: str = "code") -> UsccInfo | PersonIdInfo:
