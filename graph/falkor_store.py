@@ -15,7 +15,7 @@ from falkordb.query_result import QueryResult
 from graph.cypher_params import header, literal
 from graph.dialect import FalkorDialect
 from graph.store import UNIQUE_KEY_TAKEN, GraphStore, Params, Row, Statement
-from schema.errors import EngineUnavailable, InvalidInput
+from schema.errors import EngineUnavailable, KeyTaken
 
 DEFAULT_GRAPH = "credit"
 _ALREADY = ("already indexed", "already exists", "constraint already")
@@ -252,7 +252,7 @@ def _unique_keys_kept() -> Iterator[None]:
         yield
     except redis.ResponseError as e:
         if "unique constraint violation" in str(e).lower():
-            raise InvalidInput(UNIQUE_KEY_TAKEN) from e
+            raise KeyTaken(UNIQUE_KEY_TAKEN) from e
         raise
 
 

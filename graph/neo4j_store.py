@@ -24,7 +24,7 @@ from graph.dialect import Neo4jDialect
 from graph.store import UNIQUE_KEY_TAKEN, GraphStore, Params, Row, Statement
 from graph.text_guard import check_params
 from queries import admin
-from schema.errors import EngineUnavailable, InvalidInput
+from schema.errors import EngineUnavailable, KeyTaken
 
 
 def _plain(value: Any) -> Any:
@@ -96,7 +96,7 @@ class Neo4jStore(GraphStore):
             raise EngineUnavailable(f"Neo4j unreachable ({self.description}): {e}") from e
         except ConstraintError:
             # Not chained: Neo4j's message names the value, which may be an ID number.
-            raise InvalidInput(UNIQUE_KEY_TAKEN) from None
+            raise KeyTaken(UNIQUE_KEY_TAKEN) from None
 
     def ping(self) -> None:
         try:

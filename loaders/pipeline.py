@@ -49,7 +49,7 @@ from loaders.row_items import RowContext, as_rejection
 from loaders.row_pool import CHUNK_ROWS, RowPool, workers_for
 from queries import provenance, records, roles, subjects
 from schema.codes import mask_code
-from schema.errors import EngineUnavailable
+from schema.errors import EngineUnavailable, KeyTaken
 from schema.models import OFFICE_ROLES, RecordStatus, RoleType
 from schema.policy import Policy
 from schema.record_life import state_entry
@@ -597,6 +597,15 @@ def _engine_loss_explained(path: Path, summary: LoadSummary, before: LoadSummary
         yield
     except EngineUnavailable as e:
         raise stopped_load(e, str(path), summary.loaded - before.loaded) from e
+    except KeyTaken as e:
+        # Only a race gets here (another load or process gave the code another kind
+        # meanwhile); run again, the kind check sees the graph as it now is.
+        raise KeyTaken(
+            f"{e.message} -- the load of {path} stopped after "
+            f"{summary.loaded - before.loaded} rows written; run the same load again: "
+            "rows already written are not duplicated, and a row whose code another "
+            "load has taken meanwhile is then rejected with its reason"
+        ) from e
 
 
 def stopped_load(error: EngineUnavailable, what: str, written: int) -> EngineUnavailable:

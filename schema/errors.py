@@ -36,6 +36,14 @@ class InvalidInput(CreditGraphError):
     code = "INVALID_INPUT"
 
 
+class KeyTaken(InvalidInput):
+    """The graph refused a write that would give a second node a unique code or id.
+
+    Its own class so that a load can say what is safe after it (``loaders.pipeline``);
+    callers of the API see INVALID_INPUT like any other bad value.
+    """
+
+
 class NotFound(CreditGraphError):
     code = "NOT_FOUND"
 

@@ -13,9 +13,12 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import pytest
+
 from graph.store import GraphStore
 from loaders.pipeline import load_files
 from schema.codes import InvalidCode, validate_uscc
+from schema.errors import KeyTaken
 from schema.policy import load_policy
 from tests.builders import entity, person, person_code, record, role, uscc_code
 
@@ -143,3 +146,27 @@ def test_an_ftm_id_given_another_schema_later_is_rejected(
     assert _kinds(store, ext) == [
         {"kind": "entity", "entity": True, "person": False, "name": "某某境外公司"}
     ]
+
+
+def test_a_conflict_the_check_cannot_see_stops_the_load_with_advice(
+    store: GraphStore, write_jsonl, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """What a race leaves (another process writing the code meanwhile), played here by a
+    node the check cannot see, because it has no ``kind`` yet: the engine's refusal is
+    a clean error saying what is safe, and the same load run again finishes the job."""
+    both = _code_of_both_kinds()
+    store.write_one("CREATE (:Subject:Person {code: $c, name: $n})", {"c": both, "n": "张三"})
+    path = write_jsonl([entity(A, "南通甲建设有限公司"), entity(both, "北京某某科技有限公司")])
+    with pytest.raises(KeyTaken) as info:
+        load_files(store, [path], policy=NANTONG, provider="p", today=TODAY)
+    message = info.value.message
+    assert "unique key" in message and "run the same load again" in message
+    assert str(path) in message and both not in message
+    # The other process finishes its write; the same load is run again.
+    store.write_one("MATCH (s:Subject {code: $c}) SET s.kind = 'person'", {"c": both})
+    again = load_files(
+        store, [path], policy=NANTONG, provider="p", rejects_to=tmp_path / "r.jsonl",
+        today=TODAY,
+    )
+    assert dict(again.rejected) == {"code_conflict": 1}
+    assert store.read("MATCH (e:Entity) RETURN e.code AS c") == [{"c": A}]
