@@ -26,6 +26,7 @@ from schema.codes import (
     UsccInfo,
     classify,
     is_external,
+    kind_is_open,
     validate_external,
     validate_person_id,
     validate_uscc,
@@ -252,6 +253,10 @@ class Role(_Row):
             raise ValueError("holder and entity are the same subject")
         if is_external(self.holder):
             return self  # an external subject's kind is known only from its own row
+        if kind_is_open(self.holder, "person"):
+            # An ID number that passes as a USCC too may name an organisation: the
+            # loader checks the holder's kind against the file and the graph.
+            return self
         if self.role is RoleType.BRANCH and classify(self.holder).kind != "entity":
             raise ValueError("a branch must be an organisation (USCC)")
         if self.role in OFFICE_ROLES and classify(self.holder).kind != "person":

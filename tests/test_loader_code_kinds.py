@@ -27,16 +27,19 @@ TODAY = dt.date(2026, 11, 21)
 A, B = uscc_code(1), uscc_code(2)
 
 
-def _code_of_both_kinds() -> str:
-    """A valid resident ID number that is also a valid USCC (found, not hard-coded)."""
+def _code_of_both_kinds(skip: int = 0) -> str:
+    """A valid resident ID number that is also a valid USCC (found, not hard-coded);
+    ``skip`` passes over that many such codes, for a second one."""
     for n in range(1000):
         code = person_code(n, birth=dt.date(1982, 5, 7), region="110101")
         try:
             validate_uscc(code)
         except InvalidCode:
             continue
-        return code
-    raise AssertionError("no ID number in the range passes as a USCC")
+        if skip == 0:
+            return code
+        skip -= 1
+    raise AssertionError("not enough ID numbers in the range pass as a USCC")
 
 
 def _kinds(store: GraphStore, code: str) -> list[dict[str, object]]:
@@ -170,3 +173,30 @@ def test_a_conflict_the_check_cannot_see_stops_the_load_with_advice(
     )
     assert dict(again.rejected) == {"code_conflict": 1}
     assert store.read("MATCH (e:Entity) RETURN e.code AS c") == [{"c": A}]
+
+
+def test_an_organisation_whose_code_passes_as_an_id_number_can_be_a_branch(
+    store: GraphStore, write_jsonl
+) -> None:  # type: ignore[no-untyped-def]
+    """The row's own check took the holder for a person by its form alone and refused
+    the branch; the kind is now the one the file or the graph gives it."""
+    both = _code_of_both_kinds()
+    p1 = person_code(1)
+    summary = load_files(
+        store,
+        [write_jsonl([entity(A, "南通甲建设有限公司"), entity(both, "南通甲建设有限公司北京分公司"),
+                      person(p1, "李四"), role(A, both, "branch"),
+                      role(A, p1, "legal_representative", "2015-01-01")])],
+        policy=NANTONG, provider="p", today=TODAY,
+    )
+    assert summary.exit_code == 0, summary.as_dict()
+    assert store.read(
+        "MATCH (b:Entity)-[:BRANCH_OF]->(e:Entity) RETURN b.code AS b, e.code AS e"
+    ) == [{"b": both, "e": A}]
+    # And a person whose code passes as a USCC still cannot be a branch, by the graph.
+    bad = load_files(
+        store, [write_jsonl([person(_code_of_both_kinds(1), "王五"),
+                             role(A, _code_of_both_kinds(1), "branch")])],
+        policy=NANTONG, provider="p", today=TODAY,
+    )
+    assert dict(bad.rejected) == {"unknown_reference": 1}
