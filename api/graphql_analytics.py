@@ -32,6 +32,7 @@ from strawberry.types import Info
 from api.checks import check_key
 from api.context import RequestContext
 from api.graphql_types import ctx_of
+from api.person_guard import guard_person
 from graph.analytics import Analysis, read_dishonest_subgraph
 from graph.analytics.cache import TtlCache
 from graph.analytics.risk import RiskScore as Risk
@@ -207,11 +208,9 @@ class AnalyticsQuery:
     async def risk_score(
         self, info: Info[Any, Any], code: str, as_of: dt.date | None = None
     ) -> RiskScore:
-        from api.graphql_schema import _guard_person  # the schema module imports this one
-
         ctx = ctx_of(info)
         key = check_key(code)
-        _guard_person(ctx, key)
+        guard_person(ctx, key)
         day = as_of or ctx.today
         a = await run_in_threadpool(_analysis, ctx, day)
         risk = await run_in_threadpool(a.risk)

@@ -20,9 +20,9 @@ from api import exports, related
 from api.checks import check_key
 from api.context import RequestContext
 from api.graphql_types import ctx_of
+from api.person_guard import guard_person
 from schema.access import can_see_persons, shown_code
-from schema.codes import PersonIdInfo, classify, is_external
-from schema.errors import Forbidden, LimitExceeded
+from schema.errors import LimitExceeded
 
 RelatedLinkKind = strawberry.enum(
     related.LinkKind,
@@ -39,15 +39,6 @@ ExportFormat = strawberry.enum(
     description="GRAPHML and GEXF (Gephi), CSV (nodes.csv and edges.csv, UTF-8 with BOM), "
     "JSON (nodes and edges).",
 )
-
-
-def _guard_person(ctx: RequestContext, key: str) -> None:
-    """The public may not look up natural persons at all (Wuhan Art. 19); decided from
-    the code's checksum, never from the graph, so the answer says nothing about it."""
-    if is_external(key) or can_see_persons(ctx.caller, ctx.state.policy):
-        return
-    if isinstance(classify(key), PersonIdInfo):
-        raise Forbidden("natural persons' information is not public; use an API key")
 
 
 @strawberry.type(name="RelatedRole", description="A role of the shared holder and its term.")
@@ -158,7 +149,7 @@ def _guard_source(ctx: RequestContext, req: exports.ExportRequest) -> None:
     ]
     for field, code in named:
         if code is not None:
-            _guard_person(ctx, check_key(code, field))
+            guard_person(ctx, check_key(code, field))
 
 
 @strawberry.type
@@ -179,7 +170,7 @@ class ExportQuery:
     ) -> list[RelatedPartyView]:
         ctx = ctx_of(info)
         key = check_key(code)
-        _guard_person(ctx, key)
+        guard_person(ctx, key)
         day = as_of if as_of is not None or include_past else ctx.today
         found = await run_in_threadpool(
             lambda: related.related_parties(

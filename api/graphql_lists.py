@@ -19,6 +19,7 @@ from api import lists
 from api.checks import check_key
 from api.context import RequestContext
 from api.graphql_types import ctx_of
+from api.person_guard import guard_person
 from graph.record_versions import with_content_on
 from schema.access import can_see_subject, shown_code
 
@@ -139,11 +140,9 @@ class ListsQuery:
     async def list_entries(
         self, info: Info[Any, Any], code: str, as_of: dt.date | None = None
     ) -> list[ListEntry]:
-        from api.graphql_schema import _guard_person  # the schema module imports this one
-
         ctx = ctx_of(info)
         key = check_key(code)
-        _guard_person(ctx, key)
+        guard_person(ctx, key)
         day = as_of or ctx.today
         found = await run_in_threadpool(
             lambda: lists.list_entries(

@@ -45,10 +45,11 @@ from api.graphql_types import (
     subject_of,
 )
 from api.keys import grant_authorization
+from api.person_guard import guard_person
 from api.search import search_subjects
 from schema import sanctions
 from schema.access import CallerRole, can_see_persons, shown_code
-from schema.codes import PersonIdInfo, classify, is_external
+from schema.codes import classify
 from schema.errors import CreditGraphError, Forbidden, LimitExceeded, NotFound
 
 MAX_BATCH = 1000
@@ -56,22 +57,11 @@ MAX_SUBJECTS = 500
 MAX_AUDIT_PAGE = 500
 
 
-def _person_code(code: str) -> bool:
-    """By checksum, not shape: a few USCCs are all digits too."""
-    return not is_external(code) and isinstance(classify(code), PersonIdInfo)
-
-
-def _guard_person(ctx: RequestContext, key: str) -> None:
-    """The public may not look up natural persons at all (Wuhan Art. 19)."""
-    if _person_code(key) and not can_see_persons(ctx.caller, ctx.state.policy):
-        raise Forbidden("natural persons' information is not public; use an API key")
-
-
 def _run_check(
     ctx: RequestContext, code: str, measure: str | None, as_of: dt.date | None
 ) -> sanctions.SanctionCheck:
     key = check_key(code)
-    _guard_person(ctx, key)
+    guard_person(ctx, key)
     day = as_of or ctx.today
     rules = ctx.rules
     caller = ctx.caller
@@ -130,7 +120,7 @@ class CoreQuery:
     async def subject(self, info: Info[Any, Any], code: str) -> Subject:
         ctx = ctx_of(info)
         key = check_key(code)
-        _guard_person(ctx, key)
+        guard_person(ctx, key)
         found = await load_subject(info, key)
         if found is None:
             raise NotFound(f"no subject with code {shown_code(ctx.caller, key)}")
@@ -150,7 +140,7 @@ class CoreQuery:
         for code in codes:
             try:
                 key = check_key(code)
-                _guard_person(ctx, key)
+                guard_person(ctx, key)
                 keys.append(key)
             except CreditGraphError as e:
                 keys.append(e)
@@ -297,8 +287,8 @@ class CoreQuery:
     ) -> list[GraphPathView]:
         ctx = ctx_of(info)
         a, b = check_key(from_code), check_key(to_code)
-        _guard_person(ctx, a)
-        _guard_person(ctx, b)
+        guard_person(ctx, a)
+        guard_person(ctx, b)
         found = await run_in_threadpool(
             lambda: explore.find_paths(
                 ctx.state.store, a, b, max_hops=max_hops, first=first, types=types,
@@ -321,7 +311,7 @@ class CoreQuery:
     ) -> SubgraphView:
         ctx = ctx_of(info)
         key = check_key(code)
-        _guard_person(ctx, key)
+        guard_person(ctx, key)
         g = await run_in_threadpool(
             lambda: explore.neighborhood(
                 ctx.state.store, key, hops=hops, limit=limit, types=types, as_of=as_of,
@@ -338,7 +328,7 @@ class CoreQuery:
     ) -> list[ControllerView]:
         ctx = ctx_of(info)
         key = check_key(code)
-        _guard_person(ctx, key)
+        guard_person(ctx, key)
         found = await run_in_threadpool(
             lambda: explore.control_chain(
                 ctx.state.store, key, as_of=as_of,

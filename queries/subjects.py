@@ -36,6 +36,12 @@ MATCH (s:Subject {code: c})
 RETURN s.code AS code, s.kind AS kind
 """
 
+# Whether a code that also passes as an ID number names an organisation (api.person_guard).
+ENTITY_WITH_CODE = """
+MATCH (e:Entity {code: $code})
+RETURN e.code AS code
+"""
+
 GET_SUBJECT = """
 MATCH (s:Subject {code: $code})
 RETURN properties(s) AS subject

@@ -258,3 +258,46 @@ def test_search_finds_by_name_and_pinyin_within_what_the_caller_may_see(
         public = Client(url, None, purpose=None)
         assert public.data(SEARCH, {"t": "周建国"})["searchSubjects"] == []
         assert public.data(SEARCH, {"t": "宏达"})["searchSubjects"][0]["code"] == CO
+
+
+def _codes_of_both_kinds(count: int) -> list[str]:
+    """Valid ID numbers that also pass as USCCs (found, not hard-coded)."""
+    from schema.codes import kind_is_open
+
+    found = [
+        c
+        for n in range(2000)
+        if kind_is_open(c := person_code(n, birth=dt.date(1982, 5, 7), region="110101"),
+                        "person")
+    ]
+    assert len(found) >= count
+    return found[:count]
+
+
+def test_the_public_may_check_an_organisation_whose_code_passes_as_an_id_number(
+    store: GraphStore, tmp_path: Path, write_jsonl: Callable[[list[dict[str, Any]]], Path]
+) -> None:
+    """The public was refused such an organisation (its code taken for a person's by its
+    checksum alone). It is now let through when the graph has an organisation with that
+    code; a person with such a code, and a code the graph does not have, are refused
+    alike, so the answer still says nothing about a person."""
+    org_code, person_with_it, nobody = _codes_of_both_kinds(3)
+    rows = [
+        entity(org_code, "北京某某科技有限公司"),
+        person(person_with_it, "张三"),
+        record("ORG", org_code, DAY, severity="serious", list="black", disclosure="public"),
+    ]
+    summary = load_files(
+        store, [write_jsonl(rows)], policy=load_policy("wuhan"), provider="t", today=TODAY
+    )
+    assert summary.rejected_total == 0, summary.as_dict()
+    settings = load_settings(data_dir=tmp_path / "data", policy="wuhan")
+    with serve_in_thread(create_app(settings, store=store)) as url:
+        public = Client(url, None, purpose=None)
+        check = public.data(CHECK, {"code": org_code})["checkSanctions"]
+        assert check["restricted"] is True
+        assert {m["basisRecordId"] for m in check["measures"]} == {"t:ORG"}
+        assert public.data(PROFILE, {"code": org_code})["subject"]["kind"] == "entity"
+        for code in (person_with_it, nobody):
+            assert public.error_code(CHECK, {"code": code}) == "FORBIDDEN"
+            assert public.error_code(PROFILE, {"code": code}) == "FORBIDDEN"
