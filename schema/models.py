@@ -253,11 +253,13 @@ class Role(_Row):
             raise ValueError("holder and entity are the same subject")
         if is_external(self.holder):
             return self  # an external subject's kind is known only from its own row
-        if kind_is_open(self.holder, "person"):
+        if (
+            self.role is RoleType.BRANCH
+            and classify(self.holder).kind != "entity"
             # An ID number that passes as a USCC too may name an organisation: the
             # loader checks the holder's kind against the file and the graph.
-            return self
-        if self.role is RoleType.BRANCH and classify(self.holder).kind != "entity":
+            and not kind_is_open(self.holder, "person")
+        ):
             raise ValueError("a branch must be an organisation (USCC)")
         if self.role in OFFICE_ROLES and classify(self.holder).kind != "person":
             raise ValueError(f"{self.role.value} must be a natural person (ID number)")

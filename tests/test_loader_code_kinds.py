@@ -200,3 +200,23 @@ def test_an_organisation_whose_code_passes_as_an_id_number_can_be_a_branch(
         policy=NANTONG, provider="p", today=TODAY,
     )
     assert dict(bad.rejected) == {"unknown_reference": 1}
+
+
+def test_a_code_whose_form_fixes_its_kind_is_still_judged_by_its_row(
+    store: GraphStore, write_jsonl, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Only codes of open kind wait for the graph: an organisation named as a director,
+    or a plain ID number as a branch, is refused by the row's own check, graph unread."""
+    p1 = person_code(1)
+    rejects = tmp_path / "rejects.jsonl"
+    summary = load_files(
+        store,
+        [write_jsonl([entity(A, "南通甲建设有限公司"), entity(B, "南通乙商贸有限公司"),
+                      person(p1, "李四"), role(A, B, "director", "2015-01-01"),
+                      role(A, p1, "branch")])],
+        policy=NANTONG, provider="p", rejects_to=rejects, today=TODAY,
+    )
+    assert dict(summary.rejected) == {"invalid": 2}, summary.as_dict()
+    reasons = {r["line"]: str(r["reason"]) for r in _rejects(rejects)}
+    assert "director must be a natural person (ID number)" in reasons[4]
+    assert "a branch must be an organisation (USCC)" in reasons[5]
