@@ -22,6 +22,6 @@ def guard_person(ctx: RequestContext, key: str) -> None:
         return
     if not isinstance(classify(key), PersonIdInfo):
         return
-    if kind_is_open(key, "person") and ctx.state.store.read(ENTITY_WITH_CODE, {"code": key}):
+    if kind_is_open(key) and ctx.state.store.read(ENTITY_WITH_CODE, {"code": key}):
         return
     raise Forbidden("natural persons' information is not public; use an API key")

@@ -63,20 +63,20 @@ def _lateness(ctx: RowContext, m: Record) -> dict[str, Any]:
     }
 
 
+def _subject_item(kind: str, code: str, row: Any) -> Item:
+    item: Item = {"kind": kind, "id": code, "refs": [], "row": row}
+    if kind_is_open(code):
+        item["open"] = True  # the pipeline checks the code's kind against file and graph
+    return item
+
+
 def prepare(ctx: RowContext, line: int, data: Any) -> Item:
     """The item for one row; raises ``RowRejected`` with the reason it is refused."""
     m = parse_row(data, line, ctx.policy, ctx.today, ctx.max_field_chars).model
-    if isinstance(m, Entity | Person):
-        kind = "entity" if isinstance(m, Entity) else "person"
-        row = (
-            graph_rows.entity_row(m, ctx.src, line)
-            if isinstance(m, Entity)
-            else graph_rows.person_row(m, ctx.src, line)
-        )
-        item = {"kind": kind, "id": m.code, "refs": [], "row": ctx.encode(row)}
-        if kind_is_open(m.code, kind):
-            item["open"] = True  # the pipeline checks the code's kind (``kind_is_open``)
-        return item
+    if isinstance(m, Entity):
+        return _subject_item("entity", m.code, ctx.encode(graph_rows.entity_row(m, ctx.src, line)))
+    if isinstance(m, Person):
+        return _subject_item("person", m.code, ctx.encode(graph_rows.person_row(m, ctx.src, line)))
     if isinstance(m, Role):
         row = graph_rows.role_row(m, ctx.src, line)
         return {

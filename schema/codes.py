@@ -77,8 +77,12 @@ def mask_code(value: str) -> str:
 
 
 def _is_uscc(value: str) -> bool:
+    return _uscc_problem(_compact(value)) is None
+
+
+def _is_person_id(value: str) -> bool:
     try:
-        validate_uscc(value)
+        validate_person_id(value)
     except InvalidCode:
         return False
     return True
@@ -160,22 +164,31 @@ def validate_uscc(value: str, field: str = "code") -> UsccInfo:
     return _uscc_cached(value, field)
 
 
+def _uscc_problem(code: str) -> str | None:
+    """Why a compact code is not a USCC, or None; one set of rules for the raising
+    validator and for ``_is_uscc``, which runs on every person row of a load and must
+    not pay for an exception each time."""
+    if len(code) != 18:
+        return f"length {len(code)}, a USCC has 18 characters"
+    bad = [c for c in code if c not in USCC_ALPHABET]
+    if bad:
+        return f"character {bad[0]!r} is not allowed in a USCC"
+    if code[0] not in USCC_AUTHORITIES:
+        return f"registration authority {code[0]!r} is not defined"
+    if not code[2:8].isdigit():
+        return "positions 3-8 must be a numeric division code"
+    if code[-1] != uscc_check_char(code):
+        return "checksum does not match"
+    return None
+
+
 def _validate_uscc(value: str, field: str) -> UsccInfo:
     if not isinstance(value, str):
         raise InvalidCode(field, "not a string", repr(value))
     code = _compact(value)
-    if len(code) != 18:
-        raise InvalidCode(field, f"length {len(code)}, a USCC has 18 characters", code)
-    bad = [c for c in code if c not in USCC_ALPHABET]
-    if bad:
-        raise InvalidCode(field, f"character {bad[0]!r} is not allowed in a USCC", code)
-    if code[0] not in USCC_AUTHORITIES:
-        raise InvalidCode(field, f"registration authority {code[0]!r} is not defined", code)
-    if not code[2:8].isdigit():
-        raise InvalidCode(field, "positions 3-8 must be a numeric division code", code)
-    expected = uscc_check_char(code)
-    if code[-1] != expected:
-        raise InvalidCode(field, "checksum does not match", code)
+    problem = _uscc_problem(code)
+    if problem is not None:
+        raise InvalidCode(field, problem, code)
     return UsccInfo(code=code, authority=code[0], org_category=code[1], region_code=code[2:8])
 
 
@@ -220,31 +233,18 @@ def limit_code_caches(size: int) -> None:
     _person_id_cached = lru_cache(maxsize=size)(_validate_person_id)
 
 
-def kind_is_open(code: str, kind: str) -> bool:
-    """Whether a valid code of a subject of ``kind`` could also name the other kind.
+def kind_is_open(code: str) -> bool:
+    """Whether a valid subject code could name a subject of either kind.
 
     Almost every code fixes its kind by its form. Not these: an ``ftm:`` id (an
     OpenSanctions export may call one entity a LegalEntity, and later a Person), and an
-    all-digit code whose USCC checksum and resident-ID checksum both hold (about one ID
-    number in thirty also passes as a USCC). Only for these can two rows give one code
-    two kinds, which the loader must then settle before the engine's unique code does.
+    all-digit code that passes both as a USCC and as a resident ID number (about one ID
+    number in thirty does). Only for these can two rows give one code two kinds, which
+    the loader must then settle before the engine's unique code does.
     """
     if is_external(code):
         return True
-    if kind == "entity":
-        if not (code[:17].isdigit() and (code[17:].isdigit() or code[17:] == "X")):
-            return False
-        try:
-            validate_person_id(code)
-        except InvalidCode:
-            return False
-        return True
-    return (
-        len(code) == 18
-        and code[0] in USCC_AUTHORITIES
-        and code[2:8].isdigit()
-        and code[-1] == uscc_check_char(code)
-    )
+    return code[:17].isdigit() and _is_person_id(code) and _is_uscc(code)
 
 
 def classify(value: str, field: str = "code") -> UsccInfo | PersonIdInfo:

@@ -258,7 +258,7 @@ class Role(_Row):
             and classify(self.holder).kind != "entity"
             # An ID number that passes as a USCC too may name an organisation: the
             # loader checks the holder's kind against the file and the graph.
-            and not kind_is_open(self.holder, "person")
+            and not kind_is_open(self.holder)
         ):
             raise ValueError("a branch must be an organisation (USCC)")
         if self.role in OFFICE_ROLES and classify(self.holder).kind != "person":

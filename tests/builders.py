@@ -18,6 +18,19 @@ def person_code(n: int, birth: dt.date = dt.date(1975, 6, 1), region: str = "320
     return body + ric.calc_check_digit(body + "0")
 
 
+def codes_of_both_kinds(count: int) -> list[str]:
+    """Valid resident ID numbers that also pass as USCCs (about one in thirty does),
+    found by both issuers' checksums, not hard-coded."""
+    found = []
+    for n in range(1000):
+        code = person_code(n, birth=dt.date(1982, 5, 7), region="110101")
+        if uscc.is_valid(code):
+            found.append(code)
+            if len(found) == count:
+                return found
+    raise AssertionError("not enough ID numbers in the range pass as a USCC")
+
+
 def entity(code: str, name: str = "测试有限公司", **kw: Any) -> dict[str, Any]:
     return {"type": "entity", "code": code, "name": name, **kw}
 

@@ -200,16 +200,15 @@ def test_a_code_is_of_open_kind_exactly_when_it_passes_as_both(body: str) -> Non
         also_uscc = True
     except InvalidCode:
         also_uscc = False
-    assert kind_is_open(code, "person") is also_uscc
-    assert kind_is_open(code, "entity") is True  # as an entity code it is an ID number
+    assert kind_is_open(code) is also_uscc
 
 
 def test_codes_whose_form_fixes_their_kind_are_not_open() -> None:
     entity_code = _with_check_uscc("91320602MA1N2P3Q4")
-    assert not kind_is_open(entity_code, "entity")
+    assert not kind_is_open(entity_code)
     all_digit_uscc = _with_check_uscc("91320602000000001")  # not a date: never an ID
-    assert not kind_is_open(all_digit_uscc, "entity")
-    assert kind_is_open("ftm:NK-ab12", "entity") and kind_is_open("ftm:NK-ab12", "person")
+    assert not kind_is_open(all_digit_uscc)
+    assert kind_is_open("ftm:NK-ab12")
 
 
 def test_masking_keeps_an_ftm_id_as_it_is() -> None:

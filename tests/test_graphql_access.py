@@ -23,7 +23,15 @@ from loaders.pipeline import load_files
 from schema.codes import mask_code
 from schema.policy import load_policy
 from tests.api_client import Client, make_key
-from tests.builders import entity, person, person_code, record, role, uscc_code
+from tests.builders import (
+    codes_of_both_kinds,
+    entity,
+    person,
+    person_code,
+    record,
+    role,
+    uscc_code,
+)
 from tests.live_server import serve_in_thread
 
 CO = uscc_code(501)
@@ -260,20 +268,6 @@ def test_search_finds_by_name_and_pinyin_within_what_the_caller_may_see(
         assert public.data(SEARCH, {"t": "宏达"})["searchSubjects"][0]["code"] == CO
 
 
-def _codes_of_both_kinds(count: int) -> list[str]:
-    """Valid ID numbers that also pass as USCCs (found, not hard-coded)."""
-    from schema.codes import kind_is_open
-
-    found = [
-        c
-        for n in range(2000)
-        if kind_is_open(c := person_code(n, birth=dt.date(1982, 5, 7), region="110101"),
-                        "person")
-    ]
-    assert len(found) >= count
-    return found[:count]
-
-
 def test_the_public_may_check_an_organisation_whose_code_passes_as_an_id_number(
     store: GraphStore, tmp_path: Path, write_jsonl: Callable[[list[dict[str, Any]]], Path]
 ) -> None:
@@ -281,7 +275,7 @@ def test_the_public_may_check_an_organisation_whose_code_passes_as_an_id_number(
     checksum alone). It is now let through when the graph has an organisation with that
     code; a person with such a code, and a code the graph does not have, are refused
     alike, so the answer still says nothing about a person."""
-    org_code, person_with_it, nobody = _codes_of_both_kinds(3)
+    org_code, person_with_it, nobody = codes_of_both_kinds(3)
     rows = [
         entity(org_code, "北京某某科技有限公司"),
         person(person_with_it, "张三"),

@@ -17,29 +17,25 @@ import pytest
 
 from graph.store import GraphStore
 from loaders.pipeline import load_files
-from schema.codes import InvalidCode, validate_uscc
 from schema.errors import KeyTaken
 from schema.policy import load_policy
-from tests.builders import entity, person, person_code, record, role, uscc_code
+from tests.builders import (
+    codes_of_both_kinds,
+    entity,
+    person,
+    person_code,
+    record,
+    role,
+    uscc_code,
+)
 
 NANTONG = load_policy("nantong")
 TODAY = dt.date(2026, 11, 21)
 A, B = uscc_code(1), uscc_code(2)
 
 
-def _code_of_both_kinds(skip: int = 0) -> str:
-    """A valid resident ID number that is also a valid USCC (found, not hard-coded);
-    ``skip`` passes over that many such codes, for a second one."""
-    for n in range(1000):
-        code = person_code(n, birth=dt.date(1982, 5, 7), region="110101")
-        try:
-            validate_uscc(code)
-        except InvalidCode:
-            continue
-        if skip == 0:
-            return code
-        skip -= 1
-    raise AssertionError("not enough ID numbers in the range pass as a USCC")
+def _code_of_both_kinds(nth: int = 0) -> str:
+    return codes_of_both_kinds(nth + 1)[nth]
 
 
 def _kinds(store: GraphStore, code: str) -> list[dict[str, object]]:
