@@ -604,6 +604,7 @@ class EmbeddedEngine:
         start = time.monotonic()
         deadline = start + within
         seen = _main_thread_activity(pid)
+        busy = False
         while _pid_alive(pid):
             answer = _probe(sock)
             if answer is not None:
@@ -613,8 +614,9 @@ class EmbeddedEngine:
                 before, seen = seen, _main_thread_activity(pid)
                 if now - start >= _BUSY_LIMIT or not _working(before, seen):
                     return None
-                if deadline == start + within:
+                if not busy:
                     log.info("embedded engine pid %d is silent but working: waiting", pid)
+                    busy = True
                 deadline = now + within
             time.sleep(0.1)
         return None

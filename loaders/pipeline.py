@@ -30,7 +30,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from graph.store import GraphStore, Statement
 from loaders.errors import RowRejected
@@ -600,21 +600,24 @@ def _engine_loss_explained(path: Path, summary: LoadSummary, before: LoadSummary
     except KeyTaken as e:
         # Only a race gets here (another load or process gave the code another kind
         # meanwhile); run again, the kind check sees the graph as it now is.
-        raise KeyTaken(
-            f"{e.message} -- the load of {path} stopped after "
-            f"{summary.loaded - before.loaded} rows written; run the same load again: "
-            "rows already written are not duplicated, and a row whose code another "
-            "load has taken meanwhile is then rejected with its reason"
+        raise stopped_load(
+            e, str(path), summary.loaded - before.loaded,
+            "; a row whose code another load has taken meanwhile is then rejected with "
+            "its reason",
         ) from e
 
 
-def stopped_load(error: EngineUnavailable, what: str, written: int) -> EngineUnavailable:
-    """The one wording of a load cut by its engine, wherever the loss came: before the
-    first row (while the engine starts) as much as in the middle of a file."""
-    return EngineUnavailable(
+_Stop = TypeVar("_Stop", EngineUnavailable, KeyTaken)
+
+
+def stopped_load(error: _Stop, what: str, written: int, then: str = "") -> _Stop:
+    """The one wording of a load cut short, wherever it stopped: before the first row
+    (while the engine starts) as much as in the middle of a file; ``then`` adds what the
+    run again will do besides."""
+    return type(error)(
         f"{error.message} -- the load of {what} stopped after {written} rows written "
         "and acknowledged; run the same load again to finish it "
-        "(rows already written are not duplicated)"
+        f"(rows already written are not duplicated){then}"
     )
 
 
