@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -41,12 +42,14 @@ from loaders.formats import (
     detect_format,
     open_rejects,
     read_source,
+    same_file_key,
 )
 from loaders.formats.sniff import content_problem
 from loaders.frames import read_frame, write_frame
 from loaders.limits import DEFAULT_LIMITS, InputLimits
 from loaders.row_items import RowContext, as_rejection
 from loaders.row_pool import CHUNK_ROWS, RowPool, workers_for
+from loaders.rows import guard_rejected
 from queries import provenance, records, roles, subjects
 from schema.codes import mask_code
 from schema.errors import EngineUnavailable, KeyTaken
@@ -272,6 +275,9 @@ class _FileLoad:
 
     # -- bookkeeping ---------------------------------------------------------------
     def reject(self, row: SourceRow, rejection: RowRejected) -> None:
+        raw, rejection = guard_rejected(self.policy, row.raw, rejection)
+        if raw is not row.raw:
+            row = dataclasses.replace(row, raw=raw)
         self.summary.rejected[rejection.category] += 1
         if self.rejects is not None:
             self.rejects.write(row, rejection.reason, rejection.drop_fields)
@@ -515,7 +521,7 @@ class _FileLoad:
         if it["kind"] == "role":
             entity, holder = it["refs"]
             if kinds.get(entity) != "entity":
-                return f"entity: no organisation with code {entity} {_NOWHERE}"
+                return f"entity: no organisation with code {mask_code(entity)} {_NOWHERE}"
             if holder not in kinds:
                 return f"holder: no subject with code {mask_code(holder)} {_NOWHERE}"
             role = RoleType(it["role"])
@@ -533,7 +539,8 @@ class _FileLoad:
         return None
 
     def _reject_spooled(self, it: dict[str, Any], reason: str) -> None:
-        row = SourceRow(self.path, int(it["line"]), it["sheet"], None, None, it["raw"])
+        row_type = "role" if it["kind"] == "role" else "record"
+        row = SourceRow(self.path, int(it["line"]), it["sheet"], None, None, it["raw"], row_type)
         self.reject(row, RowRejected("unknown_reference", reason))
 
     def finish(self, log_id: str, before: LoadSummary) -> None:
@@ -648,6 +655,14 @@ def load_files(
     per core, 0: validate in this process). The outcome is the same whatever the number.
     """
     summary = LoadSummary()
+    paths = list(paths)
+    inputs = frozenset(same_file_key(p) for p in paths)
+    if rejects_to is not None and same_file_key(rejects_to) in inputs:
+        summary.unreadable.append(
+            f"--rejects {rejects_to} is one of the files to load: writing the rejected rows "
+            "there would destroy the rows not yet read. Nothing was loaded; name another file"
+        )
+        return summary
     sinks: dict[str, RejectsSink] = {}
     try:
         for path in paths:
@@ -666,7 +681,9 @@ def load_files(
             if file_fmt not in sinks:
                 target = rejects_to if rejects_to is not None and not sinks else None
                 sinks[file_fmt] = open_rejects(
-                    file_fmt, target or default_rejects_path(rejects_to or path, file_fmt)
+                    file_fmt,
+                    target or default_rejects_path(rejects_to or path, file_fmt, inputs),
+                    inputs,
                 )
             job = _FileLoad(
                 store,

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from graph.text_guard import text_problem
 from loaders.errors import RowRejected
+from loaders.formats import REJECTS_COLUMNS
 from loaders.limits import DEFAULT_LIMITS
 from schema.codes import is_external
 from schema.models import Entity, Person, Record, Role, RowAction
@@ -28,7 +29,7 @@ MODELS: dict[str, type[BaseModel]] = {
 
 Model = Entity | Person | Role | Record
 
-__all__ = ["MODELS", "ParsedRow", "RowRejected", "Withdrawal", "parse_row"]
+__all__ = ["MODELS", "ParsedRow", "RowRejected", "Withdrawal", "guard_rejected", "parse_row"]
 
 
 @dataclass(frozen=True)
@@ -58,20 +59,42 @@ def _format_validation(e: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def _category(e: ValidationError) -> str:
-    types = {err["type"] for err in e.errors(include_url=False, include_input=False)}
-    msgs = " ".join(str(err["msg"]) for err in e.errors(include_url=False, include_input=False))
-    if "extra_forbidden" in types:
+_CODE_FIELDS = frozenset({"code", "entity", "holder", "subject", "responsible"})
+_DATE_FIELDS = frozenset(
+    {"established", "terminated", "since", "until", "decided_on", "act_ended_on", "valid_until"}
+)
+_VALUE_TYPES = frozenset({
+    "enum", "literal_error", "finite_number", "float_parsing", "float_type", "int_parsing",
+    "bool_parsing", "greater_than_equal", "less_than_equal", "string_too_long", "string_type",
+})
+#: When a row has several problems, the summary counts it under the first of these.
+_PRIORITY = ("unknown_column", "bad_code", "bad_date", "bad_value", "missing_field", "invalid")
+
+
+def _error_category(err: Any) -> str:
+    kind = err["type"]
+    field = str(err["loc"][0]) if err["loc"] else ""
+    if kind == "extra_forbidden":
         return "unknown_column"
-    if "checksum" in msgs or "length" in msgs or "birth date" in msgs or "character" in msgs:
-        return "bad_code"
-    if any("date" in t for t in types):
-        return "bad_date"
-    if any(t in types for t in ("enum", "literal_error", "finite_number")):
-        return "bad_value"
-    if "missing" in types:
+    if kind == "missing":
         return "missing_field"
-    return "invalid"
+    if field in _CODE_FIELDS:
+        return "bad_code"
+    if field in _DATE_FIELDS or "date" in kind:
+        return "bad_date"
+    if kind == "string_too_short":
+        return "missing_field"  # an empty name or id in JSON, as an empty CSV cell is
+    if kind in _VALUE_TYPES or (field and kind == "value_error"):
+        return "bad_value"
+    return "invalid"  # the row as a whole: dates out of order, a role its holder cannot hold
+
+
+def _category(e: ValidationError) -> str:
+    """The summary's category, from each error's field and type: these counts feed the
+    providers' report (Nantong Art. 5), so a bad date must not count as a bad code
+    because its message happens to say "character"."""
+    found = {_error_category(err) for err in e.errors(include_url=False, include_input=False)}
+    return next(c for c in _PRIORITY if c in found)
 
 
 _PROHIBITED: dict[tuple[str, str], ProhibitedField | None] = {}
@@ -128,6 +151,84 @@ def _prohibited_columns(policy: Policy, data: dict[Any, Any]) -> list[Any]:
     return found
 
 
+def _prohibited_reason(policy: Policy, found: list[tuple[str, ProhibitedField]]) -> str:
+    names = ", ".join(f"'{path}' ({pf.article})" for path, pf in found)
+    return f"prohibited field {names} under policy {policy.name}: row rejected, value not stored"
+
+
+#: Deeper than this, a value is not searched but dropped whole: no field of the format
+#: nests at all, and a row nested this deep is rejected anyway.
+_MAX_DEPTH = 16
+
+
+def _scrubbed(policy: Policy, value: Any, path: str, depth: int,
+              found: list[tuple[str, ProhibitedField]]) -> tuple[Any, bool]:
+    """``value`` without prohibited keys at any depth (a copy where one was found), and
+    False when it is too deep to search and must be dropped whole."""
+    if depth > _MAX_DEPTH:
+        return None, False
+    if isinstance(value, dict):
+        out: dict[Any, Any] = {}
+        for k, v in value.items():
+            where = f"{path}.{k}"
+            pf = _prohibited(policy, k)
+            if pf is not None:
+                found.append((where, pf))
+                continue
+            kept, ok = _scrubbed(policy, v, where, depth + 1, found)
+            if not ok:
+                return None, False
+            out[k] = kept
+        return out, True
+    if isinstance(value, list):
+        items = []
+        for v in value:
+            kept, ok = _scrubbed(policy, v, path, depth + 1, found)
+            if not ok:
+                return None, False
+            items.append(kept)
+        return items, True
+    return value, True
+
+
+def guard_rejected(
+    policy: Policy, raw: dict[str, Any] | None, rejection: RowRejected
+) -> tuple[dict[str, Any] | None, RowRejected]:
+    """A rejected row as it may be written to the rejects file, and its rejection.
+
+    Whatever the row was rejected for (a malformed CSV row, an unknown type, a text
+    problem, a bad code), a prohibited field it carries, at the top or nested in another
+    value, is named and its value kept out (DOMAIN.md section 4): the rejects file goes
+    back to the provider and may be passed around, so it must not hold what may not be
+    collected. Such a row counts as ``prohibited_field``, the category regulators follow.
+    """
+    if not raw:
+        return raw, rejection
+    found: list[tuple[str, ProhibitedField]] = []
+    drop = list(rejection.drop_fields)
+    kept: dict[str, Any] = {}
+    for key, value in raw.items():
+        pf = _prohibited(policy, key)
+        if pf is not None:
+            found.append((str(key), pf))
+            drop.append(key)
+            kept[key] = value  # blanked by the writer through ``drop``, column kept
+            continue
+        before = len(found)
+        clean, ok = _scrubbed(policy, value, str(key), 1, found)
+        if not ok:
+            drop.append(key)
+            kept[key] = value
+        else:
+            kept[key] = clean if len(found) > before else value
+    if not found:
+        return raw, rejection
+    reason = _prohibited_reason(policy, found)
+    if rejection.category != "prohibited_field":
+        reason += f"; also {rejection.reason}"
+    return kept, RowRejected("prohibited_field", reason, drop_fields=tuple(dict.fromkeys(drop)))
+
+
 def _text_problem(data: dict[Any, Any], max_field_chars: int) -> RowRejected | None:
     """Fields too long to be real values, or text no engine stores as sent (a NUL, a lone
     surrogate from a JSON escape): the row is rejected for the first, and every such value
@@ -174,21 +275,14 @@ def parse_row(
         raise bad_text
     prohibited = _prohibited_columns(policy, data)
     if prohibited:
-        names = []
-        for k in prohibited:
-            pf = _prohibited(policy, k)
-            assert pf is not None
-            names.append(f"'{k}' ({pf.article})")
+        found = [(str(k), pf) for k in prohibited if (pf := _prohibited(policy, k)) is not None]
         raise RowRejected(
-            "prohibited_field",
-            f"prohibited field {', '.join(names)} under policy {policy.name}: "
-            "row rejected, value not stored",
-            drop_fields=tuple(prohibited),
+            "prohibited_field", _prohibited_reason(policy, found), drop_fields=tuple(prohibited)
         )
     row_type = data.get("type")
     if row_type not in MODELS:
         raise RowRejected("unknown_type", f"type: {row_type!r} is not one of {', '.join(MODELS)}")
-    fields = {k: v for k, v in data.items() if k != "type"}
+    fields = {k: v for k, v in data.items() if k != "type" and k not in REJECTS_COLUMNS}
     if row_type == "record" and fields.get("action") == RowAction.WITHDRAW.value:
         unknown = set(fields) - set(Record.model_fields)
         if unknown:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -43,6 +44,42 @@ def validate_external(value: str, field: str = "code") -> str:
     if not _EXTERNAL_RE.match(value):
         raise InvalidCode(field, "not a valid external id (ftm: followed by the FtM id)", value)
     return value
+
+
+#: An invalid code longer than this is not echoed at all: it is no code, and an error
+#: repeating ten megabytes of input helps nobody.
+SHOWN_MAX = 40
+
+
+def _id_like(value: str) -> bool:
+    """Whether an invalid code may be a mistyped ID number: a first-generation one (15
+    digits), or 15-20 characters with a birth date where an ID number has it, give or
+    take two characters (one dropped, one doubled). A USCC has its division and
+    organisation codes there, which read as a date only by chance."""
+    v = unicodedata.normalize("NFKC", value)
+    if len(v) == 15 and v.isascii() and v.isdigit():
+        return True
+    if not 15 <= len(v) <= 20:
+        return False
+    for start in range(4, 9):
+        d = v[start : start + 8]
+        if len(d) == 8 and d.isascii() and d.isdigit():
+            if 1890 <= int(d[:4]) <= 2099 and 1 <= int(d[4:6]) <= 12 and 1 <= int(d[6:]) <= 31:
+                return True
+    return False
+
+
+def shown_invalid(value: str) -> str:
+    """An invalid code as an error message may show it to any caller.
+
+    A USCC is public and shown as typed, so the caller can spot the typo; a value that
+    may be an ID number, mistyped or given where a USCC was expected, is masked like
+    one; a value too long to be a code is not shown.
+    """
+    v = value.strip()
+    if len(v) > SHOWN_MAX:
+        return f"a value of {len(v)} characters"
+    return mask_id_number(v) if _id_like(v) else v
 
 
 def mask_id_number(value: str) -> str:
@@ -188,7 +225,7 @@ def _validate_uscc(value: str, field: str) -> UsccInfo:
     code = _compact(value)
     problem = _uscc_problem(code)
     if problem is not None:
-        raise InvalidCode(field, problem, code)
+        raise InvalidCode(field, problem, shown_invalid(code))
     return UsccInfo(code=code, authority=code[0], org_category=code[1], region_code=code[2:8])
 
 
@@ -203,11 +240,15 @@ def _validate_person_id(value: str, field: str, today: dt.date) -> PersonIdInfo:
     if not isinstance(value, str):
         raise InvalidCode(field, "not a string", "***")
     code = _compact(value)
-    shown = mask_id_number(code)
+    shown = mask_id_number(code) if len(code) <= SHOWN_MAX else shown_invalid(code)
     if len(code) != 18:
         raise InvalidCode(field, f"length {len(code)}, a resident ID number has 18", shown)
-    if not code[:17].isdigit() or not (code[17].isdigit() or code[17] == "X"):
-        raise InvalidCode(field, "only digits, and X as the last character, are allowed", shown)
+    if not code.isascii() or not code[:17].isdigit() or not (code[17].isdigit() or code[17] == "X"):
+        # isascii: str.isdigit() also passes full-width and other scripts' digits, which
+        # int() reads, so "３２０６…" would pass as a second spelling of a real number.
+        raise InvalidCode(
+            field, "only the digits 0-9, and X as the last character, are allowed", shown
+        )
     if code[17] != ric.calc_check_digit(code):
         raise InvalidCode(field, "checksum does not match", shown)
     try:
@@ -251,7 +292,7 @@ def classify(value: str, field: str = "code") -> UsccInfo | PersonIdInfo:
     """Validate a code of either kind; an all-digit 18-character code is an ID number."""
     if not isinstance(value, str):
         raise InvalidCode(field, "not a string", repr(value))
-    v = value.strip().upper()
+    v = _compact(value)  # "320684 19800719257X" is an ID number as much as a USCC is one
     if len(v) == 18 and v[:17].isdigit() and (v[17].isdigit() or v[17] == "X"):
         try:
             return validate_person_id(v, field)

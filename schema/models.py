@@ -161,10 +161,42 @@ def _split_list(value: Any) -> Any:
     return value
 
 
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_date(value: Any) -> Any:
+    """Dates exactly as CONTRACT.md section 2 writes them, ``YYYY-MM-DD``.
+
+    Pydantic alone also takes a number as Unix time (``0`` is 1970-01-01, ``1748736000``
+    a day in 2025) and ``2025-06-01T00:00``: a provider's system that sends either meant
+    something else, and the act date decides who answers for a record (CONTRACT.md
+    section 4, rule 2), so such a value is refused, not read by a guess.
+    """
+    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        if _ISO_DATE.fullmatch(text):
+            return text  # pydantic checks the day exists
+    raise ValueError("a date is written YYYY-MM-DD")
+
+
+def _no_bool(value: Any) -> Any:
+    """JSON ``true`` is no amount and no share: pydantic would read it as 1.0, a 100 %
+    shareholder."""
+    if isinstance(value, bool):
+        raise ValueError("a number is needed, not true or false")
+    return _empty_to_none(value)
+
+
 Uscc = Annotated[str, AfterValidator(_uscc)]
 PersonId = Annotated[str, AfterValidator(_person_id)]
 AnyCode = Annotated[str, AfterValidator(_any_code)]
-OptDate = Annotated[dt.date | None, BeforeValidator(_empty_to_none)]
+OptDate = Annotated[dt.date | None, BeforeValidator(_iso_date)]
+Date = Annotated[dt.date, BeforeValidator(_iso_date)]
+OptNumber = Annotated[float | None, BeforeValidator(_no_bool)]
 Name = Annotated[str, Field(min_length=1, max_length=500)]
 PersonIdList = Annotated[list[PersonId], BeforeValidator(_split_list)]
 _KIND_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -192,9 +224,7 @@ class Entity(_Row):
     established: OptDate = None
     terminated: OptDate = None
     address: Annotated[str | None, BeforeValidator(_empty_to_none)] = None
-    registered_capital: Annotated[float | None, BeforeValidator(_empty_to_none)] = Field(
-        default=None, ge=0
-    )
+    registered_capital: OptNumber = Field(default=None, ge=0)
 
     @property
     def code_info(self) -> UsccInfo:
@@ -237,9 +267,7 @@ class Role(_Row):
     holder: AnyCode
     role: RoleType
     position: Annotated[str | None, BeforeValidator(_empty_to_none)] = None
-    share_ratio: Annotated[float | None, BeforeValidator(_empty_to_none)] = Field(
-        default=None, ge=0, le=1
-    )
+    share_ratio: OptNumber = Field(default=None, ge=0, le=1)
     since: OptDate = None
     until: OptDate = None
 
@@ -281,7 +309,7 @@ class Record(_Row):
     title: Annotated[str | None, BeforeValidator(_empty_to_none)] = None
     document_no: Annotated[str | None, BeforeValidator(_empty_to_none)] = None
     authority: Annotated[str | None, BeforeValidator(_empty_to_none)] = None
-    decided_on: dt.date
+    decided_on: Date
     act_ended_on: OptDate = None
     valid_until: OptDate = None
     disclosure: Disclosure = Disclosure.PUBLIC

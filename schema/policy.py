@@ -12,6 +12,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -80,8 +81,9 @@ Years = Annotated[int, Field(strict=True, ge=0, le=100)]
 
 
 def normalize_column(column: str) -> str:
-    """Column names as providers spell them: ``Blood Type``, ``blood-type``, ``BLOOD_TYPE``."""
-    return _COLUMN_NOISE.sub("", column).casefold()
+    """Column names as providers spell them: ``Blood Type``, ``blood-type``, ``BLOOD_TYPE``,
+    and in full-width forms (``ｂｌｏｏｄ＿ｔｙｐｅ``, typed with a Chinese input method on)."""
+    return _COLUMN_NOISE.sub("", unicodedata.normalize("NFKC", column)).casefold()
 
 
 def add_years(start: dt.date, years: int) -> dt.date:

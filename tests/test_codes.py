@@ -160,7 +160,7 @@ def test_uscc_errors_name_field_reason_and_value(value: str, reason: str) -> Non
     ("value", "reason"),
     [
         ("36042619910101007", "length 17"),
-        ("3604261991010100A1", "only digits"),
+        ("3604261991010100A1", "only the digits"),
         ("360426199101010072", "checksum"),
         (_with_check_id("36042619910230007"), "impossible birth date"),
         (_with_check_id("36042630000101007"), "impossible birth date"),

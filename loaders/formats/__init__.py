@@ -24,6 +24,9 @@ from loaders.limits import DEFAULT_LIMITS, InputLimits
 FORMATS = ("jsonl", "csv", "xlsx", "ftm")
 _BY_SUFFIX = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".xlsx": "xlsx"}
 REJECT_SUFFIX = {"jsonl": ".jsonl", "csv": ".csv", "xlsx": ".xlsx", "ftm": ".jsonl"}
+#: The columns a rejects file adds to each row. No row type has a field of these names,
+#: so a reader ignores them: a fixed rejects file is loaded again as it is.
+REJECTS_COLUMNS = ("reason", "file", "line")
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,9 @@ class SourceRow:
     error: RowRejected | None = None
     #: The row as it stands in the input, for the rejects file.
     raw: dict[str, Any] | None = None
+    #: XLSX: the type its sheet's or workbook's name gives the row, written into the
+    #: rejects sheet so the fixed row keeps it whatever that sheet is called.
+    given_type: str | None = None
 
     @property
     def where(self) -> str:
@@ -49,6 +55,10 @@ class SourceRow:
 
 class RejectsSink(ABC):
     """Rejected rows in the input's format, each with ``reason`` (and where it stood)."""
+
+    #: Paths never to write to: the files being loaded (a sink that writes more than one
+    #: file picks its further names around them).
+    avoid: frozenset[Path] = frozenset()
 
     @abstractmethod
     def write(self, row: SourceRow, reason: str, drop: Iterable[str] = ()) -> None:
@@ -89,9 +99,29 @@ def read_source(
     return _module(fmt).read(path, limits)
 
 
-def open_rejects(fmt: str, target: Path) -> RejectsSink:
-    return _module(fmt).Rejects(target)
+def open_rejects(fmt: str, target: Path, avoid: frozenset[Path] = frozenset()) -> RejectsSink:
+    sink = _module(fmt).Rejects(target)
+    sink.avoid = avoid
+    return sink
 
 
-def default_rejects_path(first_input: Path, fmt: str) -> Path:
-    return first_input.with_name(first_input.stem + ".rejects" + REJECT_SUFFIX[fmt])
+def same_file_key(path: Path) -> Path:
+    """What two spellings of one file (relative, absolute, through a symlink) share."""
+    return path.resolve()
+
+
+def free_path(path: Path, avoid: frozenset[Path]) -> Path:
+    """``path``, or ``<stem>-2<suffix>``, ``-3``... beside it if it is one of ``avoid``:
+    a rejects file written over an input destroys the rows it has not read yet."""
+    n, found = 1, path
+    while same_file_key(found) in avoid:
+        n += 1
+        found = path.with_name(f"{path.stem}-{n}{path.suffix}")
+    return found
+
+
+def default_rejects_path(
+    first_input: Path, fmt: str, avoid: frozenset[Path] = frozenset()
+) -> Path:
+    wanted = first_input.with_name(first_input.stem + ".rejects" + REJECT_SUFFIX[fmt])
+    return free_path(wanted, avoid)

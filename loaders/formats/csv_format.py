@@ -6,13 +6,17 @@ the whole file from its first 64 KiB, by these rules in order:
 
 1. a UTF-8 BOM: UTF-8;
 2. a UTF-16 BOM (Excel's "Unicode text"): refused, with how to save the file instead;
-3. the complete lines of the prefix that hold non-ASCII bytes vote: UTF-8 unless more
-   of them decode only as GB18030 than decode as UTF-8; no such line at all: UTF-8. If
-   the prefix is all ASCII, the first further 64 KiB chunk that is not votes instead.
-   Only complete lines vote, so a character cut at the prefix end does not count; and it
-   is a vote, not "does the prefix decode", because most UTF-8 Chinese text also decodes
-   as GB18030 (into nonsense): one damaged line in a UTF-8 file must not turn every
-   name in the file into mojibake.
+3. the complete lines of the prefix that hold non-ASCII bytes vote: a line that decodes
+   in only one of UTF-8 and GB18030 votes for it; a line that decodes in both votes for
+   the one whose text has more common Chinese characters (GB2312's first level and its
+   punctuation); GB18030 wins only with more votes than UTF-8; no such line at all:
+   UTF-8. If the prefix is all ASCII, the first further 64 KiB chunk that is not votes
+   instead. Only complete lines vote, so a character cut at the prefix end does not
+   count; and it is a vote, not "does the prefix decode", because most UTF-8 Chinese text
+   also decodes as GB18030 (into nonsense): one damaged line in a UTF-8 file must not
+   turn every name in the file into mojibake. The other way round is rarer but real:
+   about one two-character name in thirty-five, in GB18030, is also valid UTF-8 (郑伟 reads as
+   Hebrew and Greek signs), which is why such a line is read both ways.
 
 The file is then decoded line by line, so a line that does not decode in that encoding
 rejects only the row it belongs to (``bad_encoding``) and reading goes on. Lines end at
@@ -23,7 +27,9 @@ Row type. A ``type`` column wins where its cell is filled. Otherwise the file na
 its stem, lower-cased, is a type or ends with ``_<type>``, ``-<type>`` or ``.<type>``, where
 a type may also be spelt in the plural (``records``) or in Chinese as for XLSX sheets
 (``企业``, ``自然人``, ``任职``, ``信用记录``...): ``record.csv``, ``nt-tax_record.csv``,
-``2026-10.person.csv``. Neither: every row is rejected as ``unknown_type``.
+``2026-10.person.csv``; a rejects file's ``.rejects`` ending is passed over
+(``person.rejects.csv`` holds person rows). Neither: every row is rejected as
+``unknown_type``.
 
 Cells. The header (first non-blank line) is required; names are stripped. Empty cells
 are left out of ``data`` so optional fields are absent rather than ``""``; values are
@@ -46,12 +52,13 @@ from __future__ import annotations
 import codecs
 import csv
 import itertools
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
 from loaders.errors import RowRejected
-from loaders.formats import RejectsSink, SourceRow
+from loaders.formats import RejectsSink, SourceRow, same_file_key
 from loaders.limits import DEFAULT_LIMITS, InputLimits, read_bounded_line
 
 #: Every spelling of a type accepted in a file or sheet name, lower case.
@@ -84,9 +91,13 @@ _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _ENCODING_LABEL = {"utf-8": "UTF-8", "gb18030": "GB18030"}
 
 
+_REJECTS_ENDING = re.compile(r"\.rejects(?:-\d+)?$")
+
+
 def type_from_name(name: str) -> str | None:
-    """The row type a file stem or sheet name gives, if any (rule in the module docstring)."""
-    lowered = name.strip().lower()
+    """The row type a file stem or sheet name gives, if any (rule in the module docstring).
+    A rejects file's name (``person.rejects``, ``person.rejects-2``) gives its source's."""
+    lowered = _REJECTS_ENDING.sub("", name.strip().lower())
     if lowered in TYPE_ALIASES:
         return TYPE_ALIASES[lowered]
     for alias, row_type in TYPE_ALIASES.items():
@@ -138,20 +149,43 @@ def vote(window: bytes, complete: bool, newline: bytes = b"\n") -> str:
     for line in lines:
         if line.isascii():
             continue
-        if _decodes(line, "utf-8", partial_last):
+        as_utf8 = _decoded(line, "utf-8", partial_last)
+        as_gb = _decoded(line, "gb18030", partial_last)
+        if as_utf8 is not None and as_gb is not None:
+            if _common_chinese(as_gb) > _common_chinese(as_utf8):
+                gb += 1
+            else:
+                utf8 += 1
+        elif as_utf8 is not None:
             utf8 += 1
-        elif _decodes(line, "gb18030", partial_last):
+        elif as_gb is not None:
             gb += 1
     return "gb18030" if gb > utf8 else "utf-8"
 
 
-def _decodes(data: bytes, encoding: str, partial: bool) -> bool:
+def _decoded(data: bytes, encoding: str, partial: bool) -> str | None:
     try:
         # An incremental decoder with final=False accepts a character cut at the end.
-        codecs.getincrementaldecoder(encoding)().decode(data, final=not partial)
+        return codecs.getincrementaldecoder(encoding)().decode(data, final=not partial)
     except UnicodeDecodeError:
-        return False
-    return True
+        return None
+
+
+def _common_chinese(text: str) -> int:
+    """How many characters of ``text`` are GB2312's 3,755 common hanzi (lead bytes
+    B0-D7) or its punctuation and full-width forms (A1-A3): what a line of names and
+    addresses is made of, and what a wrong decoding of it almost never gives."""
+    n = 0
+    for ch in text:
+        if ch.isascii():
+            continue
+        try:
+            lead = ch.encode("gb2312")[0]
+        except UnicodeEncodeError:
+            continue
+        if 0xB0 <= lead <= 0xD7 or 0xA1 <= lead <= 0xA3:
+            n += 1
+    return n
 
 
 def _split(fh: IO[bytes], newline: bytes, max_bytes: int) -> Iterator[bytes | None]:
@@ -361,7 +395,7 @@ class Rejects(RejectsSink):
             base = f"{self.target.stem}.{row.file.stem}"
             path = self.target.with_name(base + self.target.suffix)
             n = 1
-            while path in taken:
+            while path in taken or same_file_key(path) in self.avoid:
                 n += 1
                 path = self.target.with_name(f"{base}-{n}{self.target.suffix}")
         columns = list(row.raw or {})

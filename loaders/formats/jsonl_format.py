@@ -32,12 +32,50 @@ def parse_line(text: bytes, number: int) -> Any:
     return json.loads(text.decode("utf-8-sig" if number == 1 else "utf-8"))
 
 
+def _twice(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _DuplicateKey(key)
+        seen[key] = value
+    return seen
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _key_twice(text: bytes, obj: dict[str, Any]) -> str | None:
+    """A key the line's top-level object has twice, or None. JSON parsers keep the last
+    value without a word, where CSV and XLSX refuse a column named twice.
+
+    Cheap for the usual line: written compactly, a line of a flat object holds ``":``
+    once per key. Only a line where that count differs, or with a blank after a quote,
+    is parsed again, keeping every key."""
+    if text.count(b'":') == len(obj) and not any(b in text for b in _QUOTE_BLANKS):
+        return None
+    try:
+        # The hook runs for every object, nested ones too: a nested key twice is as wrong.
+        json.loads(text.decode("utf-8-sig"), object_pairs_hook=_twice)
+    except _DuplicateKey as e:
+        return e.key
+    except (ValueError, RecursionError):
+        return None  # parsed once already; an object nested too deep is refused elsewhere
+    return None
+
+
+_QUOTE_BLANKS = (b'" ', b'"\t', b'"\r', b'"\n')
+
+
 def json_objects(
-    path: Path, limits: InputLimits, not_an_object: str
+    path: Path, limits: InputLimits, not_an_object: str, *, unique_keys: bool = False
 ) -> Iterator[tuple[int, dict[str, Any] | RowRejected]]:
     """Each non-blank line of a JSON-lines file (rows here, FtM entities in
     ``ftm_format``): its number, and its object or why the line was refused
-    (``not_an_object`` when it is JSON but not an object)."""
+    (``not_an_object`` when it is JSON but not an object; with ``unique_keys``, a key
+    given twice)."""
     with path.open("rb") as fh:
         number = 0
         while True:
@@ -67,12 +105,15 @@ def json_objects(
             if not isinstance(obj, dict):
                 yield number, RowRejected("malformed", not_an_object)
                 continue
+            if unique_keys and (key := _key_twice(text, obj)) is not None:
+                yield number, RowRejected("malformed", f"the line names {key!r} twice")
+                continue
             yield number, obj
 
 
 def read(path: Path, limits: InputLimits = DEFAULT_LIMITS) -> Iterator[SourceRow]:
     for number, found in json_objects(
-        path, limits, "a row must be a JSON object with a 'type' field"
+        path, limits, "a row must be a JSON object with a 'type' field", unique_keys=True
     ):
         if isinstance(found, RowRejected):
             yield SourceRow(path, number, None, None, found)

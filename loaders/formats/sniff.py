@@ -24,21 +24,34 @@ BINARY_SHARE = 0.05
 MIN_CONTROL_BYTES = 16
 _CONTROL = bytes(b for b in range(32) if b not in (9, 10, 13)) + b"\x7f"
 _NAMES = {"jsonl": "JSON Lines", "csv": "CSV", "ftm": "FollowTheMoney JSON"}
+_BLANK = b" \t\r\n\xef\xbb\xbf"  # whitespace and the bytes of a UTF-8 BOM
+
+
+def _workbook_problem(path: Path) -> str | None:
+    """An .xlsx file is a ZIP holding ``xl/workbook.xml``; a .docx, or a ZIP of files,
+    renamed, is not one."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if "xl/workbook.xml" in archive.namelist():
+                return None
+            return f"{path}: not an XLSX workbook (a ZIP container without a workbook in it)"
+    except (zipfile.BadZipFile, OSError):
+        return f"{path}: not an XLSX workbook (an .xlsx file is a ZIP container; this is not)"
 
 
 def content_problem(path: Path, fmt: str) -> str | None:
     """Why ``path`` cannot be a ``fmt`` file, or None."""
     if fmt == "xlsx":
-        if not zipfile.is_zipfile(path):
-            return f"{path}: not an XLSX workbook (an .xlsx file is a ZIP container; this is not)"
-        return None
+        return _workbook_problem(path)
     try:
         with path.open("rb") as fh:
             sample = fh.read(SAMPLE_BYTES)
     except OSError:
         return None  # the load itself reports what stops it from reading the file
+    if fmt == "csv" and len(sample) < SAMPLE_BYTES and not sample.lstrip(_BLANK):
+        return f"{path}: the file is empty: a CSV file starts with a header naming its columns"
     if not sample:
-        return None
+        return None  # an empty JSON Lines file holds no row, which is no error
     control = len(sample) - len(sample.translate(None, _CONTROL))
     if control < MIN_CONTROL_BYTES or control / len(sample) <= BINARY_SHARE:
         return None  # text (a bad line in it, such as one starting with FF FE, is its row's)

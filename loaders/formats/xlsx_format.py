@@ -43,7 +43,7 @@ from openpyxl.utils.exceptions import (  # type: ignore[import-untyped, unused-i
 )
 
 from loaders.errors import RowRejected
-from loaders.formats import RejectsSink, SourceRow
+from loaders.formats import REJECTS_COLUMNS, RejectsSink, SourceRow
 from loaders.formats.csv_format import TYPE_ALIASES, normalize_type, type_from_name
 from loaders.limits import DEFAULT_LIMITS, InputLimits
 
@@ -53,6 +53,9 @@ DATE_COLUMNS = frozenset(
     {"established", "terminated", "since", "until", "decided_on", "act_ended_on", "valid_until"}
 )
 _SHEET_NAMES = ", ".join(TYPE_ALIASES)
+#: Excel keeps 15 significant digits: a number this large in a text column (a record id,
+#: a document number) may already differ from what was typed.
+_EXACT_DIGITS_LIMIT = 10**15
 _INSTRUCTIONS = re.compile(r"说明|readme|instructions", re.IGNORECASE)
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 
@@ -72,23 +75,65 @@ def read(path: Path, limits: InputLimits = DEFAULT_LIMITS) -> Iterator[SourceRow
         )
         yield SourceRow(path, 1, None, None, RowRejected("malformed", reason))
         return
+    formulas = load_workbook(path, read_only=True) if _has_formulas(path) else None
     try:
         named = any(type_from_name(name) for name in wb.sheetnames)
         file_type = None if named else type_from_name(path.stem)
         for ws in wb.worksheets:
             if is_instructions(ws.title):
                 continue
-            yield from _sheet(path, ws, type_from_name(ws.title) or file_type)
+            written = None if formulas is None else formulas[ws.title]
+            yield from _sheet(path, ws, type_from_name(ws.title) or file_type, written)
     finally:
         wb.close()
+        if formulas is not None:
+            formulas.close()
 
 
-def _sheet(path: Path, ws: Any, sheet_type: str | None) -> Iterator[SourceRow]:
+_FORMULA = re.compile(rb"<(?:\w+:)?f[ >/]")
+
+
+def _has_formulas(path: Path) -> bool:
+    """Whether any sheet holds a formula. Why ask: a workbook written by a program (not
+    saved by Excel) keeps its formulas without their results, and reading values only,
+    as the loader does, such a cell looks empty, so a computed amount would vanish
+    without a word. Only a workbook with formulas pays for reading them too."""
+    with zipfile.ZipFile(path) as archive:
+        for name in archive.namelist():
+            if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+                continue
+            with archive.open(name) as part:
+                tail = b""
+                while chunk := part.read(1 << 20):
+                    if _FORMULA.search(tail + chunk):
+                        return True
+                    tail = chunk[-16:]
+    return False
+
+
+def _uncomputed(header: list[str], values: tuple[Any, ...], written: tuple[Any, ...]) -> str | None:
+    for i, name in enumerate(header):
+        value = values[i] if i < len(values) else None
+        formula = written[i] if i < len(written) else None
+        if value is None and isinstance(formula, str) and formula.startswith("="):
+            return name or f"column {i + 1}"
+    return None
+
+
+def _sheet(
+    path: Path, ws: Any, sheet_type: str | None, written_ws: Any = None
+) -> Iterator[SourceRow]:
+    """``written_ws``: the same sheet read with its formulas, when the workbook has any."""
     sheet: str = ws.title
     # Read-only mode trusts the sheet's recorded dimension; files written by other tools
     # often record a wrong one, and rows or columns past it would be lost without a word.
     ws.reset_dimensions()
     rows = ws.iter_rows(values_only=True)
+    written: Iterator[tuple[Any, ...]] = iter(())
+    if written_ws is not None:
+        written_ws.reset_dimensions()
+        written = written_ws.iter_rows(values_only=True)
+        next(written, None)  # the header
     first = next(rows, None)
     header = [_header_name(v) for v in (first or ())]
     while header and not header[-1]:
@@ -100,20 +145,30 @@ def _sheet(path: Path, ws: Any, sheet_type: str | None) -> Iterator[SourceRow]:
     elif duplicates:
         problem = RowRejected("malformed", f"the header names column {duplicates[0]!r} twice")
     for number, values in enumerate(rows, start=2):
-        if not any(_filled(v) for v in values):
+        formulas = next(written, ())
+        if not any(_filled(v) for v in values) and not any(_filled(v) for v in formulas):
             continue
         raw = {
             name: _plain(values[i] if i < len(values) else None) for i, name in enumerate(header)
         }
         if problem is not None:
-            yield SourceRow(path, number, sheet, None, problem, raw)
+            yield SourceRow(path, number, sheet, None, problem, raw, sheet_type)
+            continue
+        if formulas and (column := _uncomputed(header, values, formulas)) is not None:
+            reason = (
+                f"{column}: the cell holds a formula whose result was never computed (the "
+                "workbook was written by a program, not saved by Excel): open and save it "
+                "in Excel, or enter the value itself"
+            )
+            yield SourceRow(path, number, sheet, None, RowRejected("bad_value", reason), raw,
+                            sheet_type)
             continue
         try:
             data = _data(header, values, sheet, sheet_type)
         except RowRejected as e:
-            yield SourceRow(path, number, sheet, None, e, raw)
+            yield SourceRow(path, number, sheet, None, e, raw, sheet_type)
             continue
-        yield SourceRow(path, number, sheet, data, None, raw)
+        yield SourceRow(path, number, sheet, data, None, raw, sheet_type)
 
 
 def _plain(value: Any) -> Any:
@@ -192,6 +247,13 @@ def _value(name: str, value: Any) -> Any:
                 f"{name}: the cell holds a number, not a date: format the column as a date "
                 "or enter the date as text YYYY-MM-DD",
             )
+        if abs(value) >= _EXACT_DIGITS_LIMIT:
+            raise RowRejected(
+                "bad_value",
+                f"{name}: the cell holds a number of more than 15 digits, which Excel does "
+                "not keep exactly: format the column as text (单元格格式 -> 文本) and enter "
+                "the value again",
+            )
         if isinstance(value, float) and value.is_integer():
             return str(int(value))
         return str(value)
@@ -209,11 +271,12 @@ class Rejects(RejectsSink):
     def __init__(self, target: Path) -> None:
         self.target = target
         self._wb: Any = None
-        #: (source file, source sheet) -> (rejects sheet, the source header)
-        self._sheets: dict[tuple[Path, str | None], tuple[Any, list[str]]] = {}
+        #: (source file, source sheet) -> (rejects sheet, the source header, whether a
+        #: ``type`` column is added)
+        self._sheets: dict[tuple[Path, str | None], tuple[Any, list[str], bool]] = {}
         self._titles: set[str] = set()
 
-    def _sheet_for(self, row: SourceRow) -> tuple[Any, list[str]]:
+    def _sheet_for(self, row: SourceRow) -> tuple[Any, list[str], bool]:
         key = (row.file, row.sheet)
         found = self._sheets.get(key)
         if found is not None:
@@ -231,16 +294,25 @@ class Rejects(RejectsSink):
             title = _sheet_title(f"{n}.{base}")
         self._titles.add(title.lower())
         ws = self._wb.create_sheet(title)
-        columns = list(row.raw or {})
-        ws.append([*columns, "reason", "line"])
-        self._sheets[key] = (ws, columns)
-        return ws, columns
+        columns = [c for c in (row.raw or {}) if c not in REJECTS_COLUMNS]
+        type_column = (
+            "type" not in columns
+            and row.given_type is not None
+            and type_from_name(row.sheet or "") is None
+        )
+        ws.append([*columns, *(["type"] if type_column else []), "reason", "line"])
+        self._sheets[key] = (ws, columns, type_column)
+        return ws, columns, type_column
 
     def write(self, row: SourceRow, reason: str, drop: Iterable[str] = ()) -> None:
-        ws, columns = self._sheet_for(row)
+        ws, columns, type_column = self._sheet_for(row)
         dropped = set(drop)
         raw = row.raw or {}
         cells = [None if name in dropped else raw.get(name) for name in columns]
+        if type_column:
+            cells.append(row.given_type)
+        elif "type" in columns and not _filled(raw.get("type")) and row.given_type:
+            cells[columns.index("type")] = row.given_type
         ws.append([*cells, reason, row.line])
 
     def close(self) -> list[Path]:
