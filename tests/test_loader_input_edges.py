@@ -29,7 +29,9 @@ def _load(store: GraphStore, paths: list[Path], **kw: Any) -> LoadSummary:
     )
 
 
-def _write_csv(path: Path, header: list[str], rows: list[list[str]], encoding: str = "utf-8") -> Path:
+def _write_csv(
+    path: Path, header: list[str], rows: list[list[str]], encoding: str = "utf-8"
+) -> Path:
     with path.open("w", encoding=encoding, newline="") as fh:
         w = csv.writer(fh)
         w.writerow(header)
@@ -157,7 +159,9 @@ def test_a_prohibited_value_never_reaches_the_rejects_file(
             tmp_path / "person.csv", ["code", "name", "宗教信仰"], [[P1, "张三", secret, "x"]]
         )
     elif case == "no_type":
-        path = _write_csv(tmp_path / "data.csv", ["code", "name", "religion"], [[P1, "张三", secret]])
+        path = _write_csv(
+            tmp_path / "data.csv", ["code", "name", "religion"], [[P1, "张三", secret]]
+        )
     else:
         row: dict[str, Any] = person(P1, "张三")
         if case == "nested":
@@ -349,7 +353,8 @@ def test_an_xlsx_formula_without_its_result_is_refused_not_emptied(
     wb.save(src)
     summary = _load(store, [src])
     assert summary.rejected == {"bad_value": 1} and summary.loaded == 1, summary.as_dict()
-    assert "formula" in str(openpyxl.load_workbook(summary.rejects_files[0]).worksheets[0]["D2"].value)
+    sheet = openpyxl.load_workbook(summary.rejects_files[0]).worksheets[0]
+    assert "formula" in str(sheet["D2"].value)
 
 
 # -- a file that cannot be read at all -------------------------------------------------
