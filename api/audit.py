@@ -62,7 +62,7 @@ from pathlib import Path
 from typing import Any
 
 from api.file_lock import flocked
-from api.log_masking import mask_text
+from api.log_masking import mask_name, mask_text
 from schema.codes import mask_code
 from schema.errors import AuditUnavailable, InvalidInput
 
@@ -436,7 +436,7 @@ class AuditLog:
             "at": when.isoformat(timespec="microseconds"),
             "key_name": mask_text(record.key_name),
             "key_role": record.key_role,
-            "operation": mask_text(record.operation),
+            "operation": mask_name(record.operation),
             "fields": [str(f) for f in record.fields],
             "subjects": [mask_code(c) for c in codes],
             "purpose": None if record.purpose is None else mask_text(record.purpose),

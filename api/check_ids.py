@@ -78,7 +78,21 @@ def load_secret(data_dir: Path) -> bytes:
     Several workers may start at once: the secret is written to a private temporary file
     and linked into place, so a reader never sees a partial file and exactly one secret
     wins; the others read it.
+
+    A data directory that cannot hold the file (a regular file, not writable, not
+    readable) is a ``ConfigError`` naming it: with an engine outside the directory
+    nothing else has tried to use it yet, and the CLI turns the error into one line.
     """
+    try:
+        return _load_secret(data_dir)
+    except OSError as e:
+        raise ConfigError(
+            f"CREDIT_GRAPH_DATA_DIR: cannot keep the check-id secret in {data_dir}: "
+            f"{e.strerror or type(e).__name__}"
+        ) from None
+
+
+def _load_secret(data_dir: Path) -> bytes:
     path = data_dir / KEY_FILE_NAME
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,7 @@ from typing import Any
 from graph.record_versions import with_content_on
 from graph.store import GraphStore
 from queries.check import CHECK_TRAVERSAL
+from schema.access import AccessRules, Caller, can_see_persons
 from schema.catalogue import Catalogue
 from schema.codes import classify, is_external, validate_external
 from schema.policy import Policy
@@ -17,6 +18,9 @@ from schema.sanctions import SanctionCheck, evaluate
 # Open ends of dated roles, as ISO strings that sort before / after every real date.
 MIN_DATE = "0001-01-01"
 MAX_DATE = "9999-12-31"
+
+#: ``visible(row)``: may the caller see the record of this traversal row?
+RowVisible = Callable[[Mapping[str, Any]], bool]
 
 
 def check_sanctions(
@@ -27,7 +31,7 @@ def check_sanctions(
     catalogue: Catalogue,
     as_of: dt.date | None = None,
     measure: str | None = None,
-    visible: Callable[[Mapping[str, Any]], bool] | None = None,
+    visible: RowVisible | None = None,
     check_id: str | None = None,
 ) -> SanctionCheck:
     key = check_key(code)
@@ -56,3 +60,26 @@ def check_key(code: str, field: str = "code") -> str:
     if isinstance(code, str) and is_external(code):
         return validate_external(code, field)
     return classify(code, field).code
+
+
+def visible_to(rules: AccessRules, caller: Caller, code: str, as_of: dt.date) -> RowVisible:
+    """What ``caller`` may see of a check of ``code`` (normalised) as of ``as_of``.
+
+    One definition for the check a caller receives and for everything later judged
+    against that check (a report of an applied measure): judged with more visibility,
+    a report would succeed or fail on a record the caller's check never showed, and so
+    tell it that the record exists."""
+
+    def visible(row: Mapping[str, Any]) -> bool:
+        if row["reach"] == "officer" and not can_see_persons(caller, rules.policy):
+            return False
+        return rules.can_see_record(
+            caller,
+            row["record"],
+            subject_kind=str(row["record_subject_kind"]),
+            subject_ended=row.get("record_subject_ended"),
+            today=as_of,
+            about=code if row["reach"] in ("role", "named") else None,
+        )
+
+    return visible

@@ -150,9 +150,11 @@ def check(
     settings = load_settings()
     policy, catalogue = load_policy(settings.policy), load_catalogue()
     key, day = check_key(code), day or dt.date.today()
-    # Signed like the service's, so a system may report a measure of this check.
-    check_id = issue(load_secret(settings.data_dir), key, day, policy.name)
+    # The store first: a data directory the embedded engine cannot use is then reported
+    # as every other command reports it (ENGINE_UNAVAILABLE, one line).
     with open_store(settings) as store:
+        # Signed like the service's, so a system may report a measure of this check.
+        check_id = issue(load_secret(settings.data_dir), key, day, policy.name)
         result = check_sanctions(
             store, key, policy=policy, catalogue=catalogue, as_of=day, measure=measure,
             check_id=check_id,

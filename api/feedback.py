@@ -3,18 +3,20 @@ ground (Nantong Art. 28, Zhengzhou Art. 24; DOMAIN.md section 8).
 
 A system that ran a check and applied one of its measures reports it, naming the check
 by its signed id (``api.check_ids``). The service re-runs that check as of its date with
-full visibility and keeps, with the report, the records that grounded the measure then:
-its *basis*. When none of them grounds the measure any longer (expired, withdrawn,
-revoked, repaired, deleted, or changed so it no longer reaches the subject), the
-application is pending reversal until the system reports that it undid it.
+the reporting key's own visibility (what that key's check showed it) and keeps, with the
+report, the records that grounded the measure then: its *basis*. When none of them
+grounds the measure any longer (expired, withdrawn, revoked, repaired, deleted, or
+changed so it no longer reaches the subject), the application is pending reversal until
+the system reports that it undid it.
 
 Whether a basis record still grounds the measure is decided by the check itself, re-run
 for the code as of the day asked (once per code, whatever the number of applications),
 so the answer follows every rule the check follows and cannot drift from it.
 
 Everything here works with a store, a policy, a catalogue and a date; access (who may
-report, who sees which application) is decided by ``Caller`` arguments, and what a caller
-may read of the records by the GraphQL layer through ``schema.access``.
+report, who sees which application) is decided by ``Caller`` arguments, what a reporting
+key's check could ground by ``api.checks.visible_to``, and what a caller may read of the
+records by the GraphQL layer through ``schema.access``.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from api.check_ids import verify
-from api.checks import check_key, check_sanctions
+from api.checks import check_key, check_sanctions, visible_to
 from graph.store import GraphStore
 from queries.feedback import (
     APPLICATION_BY_ID,
@@ -40,7 +42,7 @@ from queries.feedback import (
     REVERSE_APPLICATION,
     REVERSED_IN_MONTH,
 )
-from schema.access import Caller, CallerRole
+from schema.access import AccessRules, Caller, CallerRole
 from schema.catalogue import Catalogue
 from schema.codes import mask_code
 from schema.errors import Forbidden, InvalidInput, NotFound
@@ -244,6 +246,7 @@ def report_applied(
     *,
     secret: bytes,
     policy: Policy,
+    rules: AccessRules,
     catalogue: Catalogue,
     check_id: str,
     code: str,
@@ -257,8 +260,11 @@ def report_applied(
     check ``check_id`` to ``code``.
 
     The same report again returns the application it made; only a changed ``applied``
-    is recorded, in the trail. The measure must be one the check grounded on the code,
-    judged with full visibility: the caller may have seen less, never more.
+    is recorded, in the trail. The measure must be one the check grounded on the code
+    as ``caller`` sees it (``rules``): the check it received. Judged with full
+    visibility, a measure grounded only on a record hidden from the caller would be
+    accepted where a code without records is refused, which tells the caller the
+    record exists, and would record a measure its own check never gave it.
     """
     if caller.role not in REPORTING_ROLES or caller.key_name is None:
         raise Forbidden(
@@ -279,7 +285,7 @@ def report_applied(
                              note, stamp)
 
     result = check_sanctions(store, key, policy=policy, catalogue=catalogue, as_of=as_of,
-                             measure=measure)
+                             measure=measure, visible=visible_to(rules, caller, key, as_of))
     basis = sorted({m.basis_record_id for m in result.measures if m.measure == measure})
     if not basis:
         raise InvalidInput(

@@ -280,8 +280,9 @@ class FeedbackMutation:
         def run() -> tuple[feedback.Application, dict[str, feedback.RecordRef]]:
             app = feedback.report_applied(
                 ctx.state.store, ctx.caller, secret=ctx.state.check_secret,
-                policy=ctx.state.policy, catalogue=ctx.state.catalogue, check_id=check_id,
-                code=code, measure=measure, applied=applied, note=note, today=ctx.today,
+                policy=ctx.state.policy, rules=ctx.rules, catalogue=ctx.state.catalogue,
+                check_id=check_id, code=code, measure=measure, applied=applied, note=note,
+                today=ctx.today,
             )
             return _with_refs(ctx, app)
 

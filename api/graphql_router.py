@@ -32,6 +32,7 @@ from api.audit import AuditLog, AuditRecord
 from api.context import RequestContext
 from api.dataloaders import make_loaders
 from api.errors import coded_error
+from api.log_masking import mask_name
 from api.metrics import Metrics
 from api.ratelimit import RateLimiter
 from api.state import AppState
@@ -65,7 +66,10 @@ def read_purpose(raw: str | None) -> str | None:
 
 
 class OperationFacts(SchemaExtension):
-    """Copies the operation's name and root fields into the context for the audit entry."""
+    """Copies the operation's name and root fields into the context for the audit entry.
+
+    The name is the caller's free choice and goes on to the audit log and the public
+    ``/metrics``: an ID number in it is masked here, once, for every later use."""
 
     def on_execute(self) -> Iterator[None]:
         ec = self.execution_context
@@ -79,7 +83,7 @@ class OperationFacts(SchemaExtension):
                 None,
             )
             if op is not None:
-                ctx.operation = ec.operation_name or (op.name.value if op.name else "")
+                ctx.operation = mask_name(ec.operation_name or (op.name.value if op.name else ""))
                 ctx.fields = [
                     f"{op.operation.value}.{sel.name.value}"
                     for sel in op.selection_set.selections

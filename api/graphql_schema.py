@@ -4,7 +4,7 @@ off the event loop and build the caller's view through ``api.graphql_types``."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 import strawberry
@@ -16,7 +16,7 @@ from strawberry.types import ExecutionContext, Info
 
 from api import explore
 from api.check_ids import issue
-from api.checks import check_key, check_sanctions
+from api.checks import check_key, check_sanctions, visible_to
 from api.context import RequestContext
 from api.graphql_analytics import AnalyticsQuery
 from api.graphql_explore import (
@@ -63,21 +63,6 @@ def _run_check(
     key = check_key(code)
     guard_person(ctx, key)
     day = as_of or ctx.today
-    rules = ctx.rules
-    caller = ctx.caller
-
-    def visible(row: Mapping[str, Any]) -> bool:
-        if row["reach"] == "officer" and not can_see_persons(caller, rules.policy):
-            return False
-        return rules.can_see_record(
-            caller,
-            row["record"],
-            subject_kind=str(row["record_subject_kind"]),
-            subject_ended=row.get("record_subject_ended"),
-            today=day,
-            about=key if row["reach"] in ("role", "named") else None,
-        )
-
     return check_sanctions(
         ctx.state.store,
         key,
@@ -85,7 +70,7 @@ def _run_check(
         catalogue=ctx.state.catalogue,
         as_of=day,
         measure=measure,
-        visible=visible,
+        visible=visible_to(ctx.rules, ctx.caller, key, day),
         # Signed, so a report of an applied measure can name this check (api.check_ids).
         check_id=issue(ctx.state.check_secret, key, day, ctx.state.policy.name),
     )

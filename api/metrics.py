@@ -14,6 +14,8 @@ the variable each process keeps its metrics in memory, which is right for one wo
 Label values a caller can choose (operation names) are bounded: names that are not
 GraphQL names are reported as ``invalid`` and, past ``max_operations`` distinct names in
 a process, new ones as ``other``, so a client cannot grow the registry without limit.
+``/metrics`` is public, so an ID number in an operation name is masked
+(``api.log_masking.mask_name``) before it becomes a label.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
+from api.log_masking import mask_name
 from graph.store import DelegatingStore, GraphStore, Params, Row, Statement
 from schema.errors import CreditGraphError
 
@@ -53,7 +56,10 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 ENGINE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
 
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+#: A GraphQL name, once masked: ``mask_name`` puts ``*`` where the digits of an ID number
+#: were, and the same name reaches ``operation_label`` masked (the router, from the
+#: request context) and unmasked (the extension).
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_*]{0,63}$")
 _CODE = re.compile(r"^[A-Z][A-Z0-9_]{0,39}$")
 
 
@@ -131,6 +137,7 @@ class Metrics:
     def operation_label(self, name: str | None) -> str:
         if not name:
             return "anonymous"
+        name = mask_name(name)
         if not _NAME.match(name):
             return "invalid"
         with self._lock:

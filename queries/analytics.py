@@ -9,10 +9,12 @@ these queries only bring candidates, in bounded batches:
   bound is the window's last day, not the next month's first, because FalkorDB's string
   range index returns the whole next year for an upper bound on 1 January (see
   ``graph/dialect.py``; the caller still re-checks each row against its window); the
-  caller walks the windows from ``NEGATIVE_RECORDS_FIRST`` to the date asked, so no reply
-  holds more than one window of records. Records with ``version`` above 1 come too: their
-  content on the date may have been negative before a provider changed it (the caller
-  reads the content that stood on the date, ``graph.record_versions.with_content_on``).
+  caller walks the windows from the first decision date of ``NEGATIVE_RECORDS_SPAN`` to
+  the date asked or the last decision date, whichever is earlier, so no reply holds more
+  than one window of records and a date far in the future costs no more than today.
+  Records with ``version`` above 1 come too: their content on the date may have been
+  negative before a provider changed it (the caller reads the content that stood on the
+  date, ``graph.record_versions.with_content_on``).
 - ``ANALYTICS_LINKS_OF`` reads the roles of a batch of subjects held on ``$on``, both
   directions, cut at ``$cap`` per subject in the engine (a hub is reported, not shipped);
   the same query over the outer ring gives the roles among its subjects (filtered in
@@ -23,11 +25,12 @@ starts from the index lookup of the listed subject, and ``r`` is named in what i
 so parallel relationships between two nodes are not collapsed.
 """
 
-# The earliest decision date among the records the windows must cover (one row).
-NEGATIVE_RECORDS_FIRST = """
+# The earliest and the latest decision date among the records the windows must cover
+# (one row).
+NEGATIVE_RECORDS_SPAN = """
 MATCH (r:Record)
 WHERE r.category = $category OR r.version > 1
-RETURN min(r.decided_on) AS first
+RETURN min(r.decided_on) AS first, max(r.decided_on) AS last
 """
 
 NEGATIVE_RECORDS_DECIDED = """

@@ -91,6 +91,27 @@ def _in_force(row: Mapping[str, Any], as_of: dt.date, policy: Policy) -> _Valid 
     return _Valid(rec["uid"], facts, facts.decided_on, state.disclosed_until)
 
 
+#: The grounds on which a record reaches the checked subject, strongest first. A record
+#: reached on several (a legal representative the record also names as responsible) is
+#: listed once, with the first that applies: the subject's own record needs no role;
+#: then the order of rule 2 and of Nantong Art. 29 ("legal representative, main
+#: principal and other directly responsible persons"). An office held on the act date
+#: follows from the register and stands even if the provider left the person out of
+#: ``responsible``; being named is the residual ground.
+_GROUND_ORDER: dict[str | None, int] = {
+    None: 0,
+    "legal_representative": 1,
+    "principal": 2,
+    "responsible": 4,
+}
+
+
+def _ground_rank(role: str | None, via: list[str]) -> tuple[int, tuple[str, ...]]:
+    """Lower is stronger; ``via`` breaks what remains of a tie so the answer is the same
+    whatever order the engine returns its rows in."""
+    return _GROUND_ORDER.get(role, 3), tuple(via)
+
+
 def evaluate(
     code: str,
     rows: Iterable[Mapping[str, Any]],
@@ -115,25 +136,27 @@ def evaluate(
         raise NotFound(f"no subject with code {mask_code(code)}")
     subject_kind = str(exists["record_subject_kind"])
 
-    applied: dict[tuple[str, str, tuple[str, ...], str | None], AppliedMeasure] = {}
+    applied: dict[tuple[str, str], AppliedMeasure] = {}
     barred_officers: dict[tuple[str, str, str], tuple[Mapping[str, Any], set[str]]] = {}
     own_black = False
 
     def apply(m: MeasureDef, v: _Valid, via: list[str], role: str | None) -> None:
-        key = (m.code, v.uid, tuple(via), role)
-        applied.setdefault(
-            key,
-            AppliedMeasure(
-                measure=m.code,
-                name=m.name_zh,
-                kind=m.kind,
-                basis_record_id=v.uid,
-                via=via,
-                role=role,
-                valid_from=v.valid_from,
-                valid_until=v.valid_until,
-                legal_basis=m.basis_for(policy.name),
-            ),
+        # Once per (measure, record): the traversal may reach one record on several
+        # grounds, and the strongest one is the explanation (``_ground_rank``).
+        key = (m.code, v.uid)
+        found = applied.get(key)
+        if found is not None and _ground_rank(found.role, found.via) <= _ground_rank(role, via):
+            return
+        applied[key] = AppliedMeasure(
+            measure=m.code,
+            name=m.name_zh,
+            kind=m.kind,
+            basis_record_id=v.uid,
+            via=via,
+            role=role,
+            valid_from=v.valid_from,
+            valid_until=v.valid_until,
+            legal_basis=m.basis_for(policy.name),
         )
 
     for row in rows:

@@ -215,6 +215,44 @@ def test_the_public_under_wuhan_gets_no_persons(views: Views) -> None:
     assert views.public.error_code(ONE_RISK, {"c": P1}) == "FORBIDDEN"
 
 
+FOREVER = "9999-12-31"  # the last day a Date can name
+
+
+def forever_record(store: GraphStore, write_jsonl: Callable[[list[dict[str, Any]]], Path]) -> None:
+    """B1 black-listed by a record whose provider set it valid to the last possible day."""
+    summary = load_files(
+        store,
+        [write_jsonl([record("b-forever", B[0], "2025-06-01", kind="tax_arrears",
+                             severity="serious", list="black", disclosure="public",
+                             valid_until=FOREVER)])],
+        policy=load_policy("wuhan"), provider="t", today=dt.date(2026, 1, 1),
+    )
+    assert summary.rejected_total == 0, summary.as_dict()
+
+
+@pytest.mark.parametrize("day", [FOREVER, "9998-01-01"])
+def test_far_future_dates_are_answered_from_what_is_still_in_force(
+    views: Views, store: GraphStore, write_jsonl: Callable[[list[dict[str, Any]]], Path],
+    day: str,
+) -> None:
+    """Every other period has run out by then; B1's record still stands. The answer comes
+    within the request timeout: the reads stop at the last decision in the graph, not at
+    the date asked (one read per month until 9998 ran past the 10 s limit)."""
+    forever_record(store, write_jsonl)
+    d = {"d": day}
+    # Anyone may ask, the public included.
+    risk = views.public.data(RISK, d)["riskScores"]
+    assert [(r["code"], r["score"], r["blacklisted"]) for r in risk][:1] == [(B[0], 1.0, True)]
+    assert A[0] not in {r["code"] for r in risk}  # its black-list record ended long before
+    one = views.public.data(ONE_RISK, {"c": B[0], "d": day})["riskScore"]
+    assert one["score"] == 1.0 and one["dishonest"] is True
+    communities = views.agency.data(COMMUNITIES, d)["communities"]
+    assert [{m["code"] for m in c["members"]} for c in communities] == [
+        {B[0], mask_code(Q1), mask_code(Q2)}
+    ]
+    assert views.agency.data(KEY, d)["keyPersons"] == []  # one dishonest company left
+
+
 # -- the command ----------------------------------------------------------------------------------
 def test_the_analyze_command(
     engine: EmbeddedEngine, monkeypatch: pytest.MonkeyPatch,
@@ -253,6 +291,41 @@ def test_the_analyze_command(
 
         table = runner.invoke(app, ["analyze", "key-persons", *day])
         assert table.exit_code == 0 and "赵一" in table.output and "失信企业 4" in table.output
+    finally:
+        store.drop_all()
+        store.close()
+
+
+def test_the_analyze_command_on_the_last_day_a_date_can_name(
+    engine: EmbeddedEngine, monkeypatch: pytest.MonkeyPatch,
+    write_jsonl: Callable[[list[dict[str, Any]]], Path],
+) -> None:
+    from api.cli import app
+
+    graph = "t_analyze_forever"
+    store = FalkorStore.from_socket(str(engine.socket_path), graph)
+    store.bootstrap()
+    try:
+        load(store, write_jsonl)
+        forever_record(store, write_jsonl)
+        for k in [k for k in __import__("os").environ if k.startswith("CREDIT_GRAPH_")]:
+            monkeypatch.delenv(k)
+        monkeypatch.setenv("CREDIT_GRAPH_FALKORDB_URL", f"unix://{engine.socket_path}")
+        monkeypatch.setenv("CREDIT_GRAPH_FALKORDB_GRAPH", graph)
+        monkeypatch.setenv("CREDIT_GRAPH_POLICY", "wuhan")
+        runner = CliRunner()
+        day = ["--as-of", FOREVER]
+        out = runner.invoke(app, ["analyze", "risk", *day, "--json"])
+        assert out.exit_code == 0, out.output
+        scores = json.loads(out.output)
+        assert scores["asOf"] == FOREVER and scores["scores"][0]["code"] == B[0]
+        out = runner.invoke(app, ["analyze", "communities", *day, "--json"])
+        assert out.exit_code == 0, out.output
+        assert [set(c["members"]) for c in json.loads(out.output)["communities"]] == [
+            {B[0], Q1, Q2}
+        ]
+        out = runner.invoke(app, ["analyze", "key-persons", *day])
+        assert out.exit_code == 0 and f"关键人员 ({FOREVER}): 0" in out.output, out.output
     finally:
         store.drop_all()
         store.close()

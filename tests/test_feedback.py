@@ -358,6 +358,48 @@ def test_a_record_hidden_from_the_reporter_is_not_shown_as_its_basis(world: Worl
     assert full["basis"] == [LIM_C, PUB_C]
 
 
+def test_a_measure_grounded_only_on_records_hidden_from_the_reporter_is_refused(
+    world: World,
+) -> None:
+    """The report is judged on the check the reporter received: a measure grounded only on
+    a record hidden from it is refused exactly as for a subject without any record, so
+    the answer does not reveal the record, and no measure its check never gave is kept."""
+    co_auth, co_lim, co_clean = uscc_code(805), uscc_code(806), uscc_code(807)
+    recent = (TODAY - dt.timedelta(days=60)).isoformat()
+    rows = [
+        entity(co_auth, "南通瑞丰贸易有限公司"),
+        entity(co_lim, "南通安泰建材有限公司"),
+        entity(co_clean, "南通清源科技有限公司"),
+        # read by the subject and the keys it authorised only
+        record("AUTH_D", co_auth, recent, severity="serious", disclosure="authorized"),
+        # limited to the courts and public security: not the environment bureau
+        record("LIM_E", co_lim, recent, kind="judgment", severity="serious",
+               disclosure="limited"),
+    ]
+    summary = load_files(world.store, [world.write_jsonl(rows)],
+                         policy=load_policy("nantong"), provider="t", today=TODAY)
+    assert summary.rejected_total == 0
+
+    def refusal(code: str) -> tuple[str, str]:
+        check = world["env"].data(CHECK, {"code": code})["checkSanctions"]
+        assert check["measures"] == []  # what the bureau's own check answered
+        variables = {"checkId": check["checkId"], "code": code,
+                     "measure": "KEY_SUPERVISION", "applied": True}
+        error = world["env"].post(REPORT, variables).json()["errors"][0]
+        return error["extensions"]["code"], error["message"].replace(check["checkId"], "<id>")
+
+    answers = {code: refusal(code) for code in (co_auth, co_lim, co_clean)}
+    assert answers[co_auth] == answers[co_lim] == answers[co_clean]
+    assert answers[co_clean][0] == "INVALID_INPUT"
+    assert "KEY_SUPERVISION did not apply" in answers[co_clean][1]
+    assert world.pending("operator") == []
+    assert world["operator"].data(MONTH_REPORT, {"month": MONTH})["measureReport"][
+        "rows"] == []
+    # The records do ground the measure: a key that may read them reports it.
+    assert world.report("operator", co_auth, "KEY_SUPERVISION")["basis"] == ["t:AUTH_D"]
+    assert world.report("operator", co_lim, "KEY_SUPERVISION")["basis"] == ["t:LIM_E"]
+
+
 def test_person_codes_are_shown_to_the_reporting_key_and_masked_for_others(
     world: World,
 ) -> None:

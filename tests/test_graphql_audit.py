@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from api.app import create_app
@@ -152,3 +153,25 @@ def test_no_audit_no_answer(
         assert body["errors"][0]["extensions"]["code"] == "AUDIT_UNAVAILABLE"
         # The public, which is never audited, is still answered.
         assert Client(url).post(CHECK, {"c": CO}).json()["data"]["checkSanctions"]
+
+
+def test_id_numbers_in_operation_names_are_masked_in_the_audit_log_and_metrics(
+    served: Served,
+) -> None:
+    """The operation name is the caller's free choice, glued to letters and underscores
+    (no word boundary); it is stored in the audit log and shown on the public /metrics."""
+    keyed = Client(served.url, served.agency.key, purpose=f"loan for {REP}")
+    keyed.data(f"query Q{REP} {{ whoami {{ role }} }}")
+    served.public.data(f"query check_{REP}_v2 {{ whoami {{ role }} }}")
+    shown = mask_code(REP)
+    assert shown != REP
+    with served.log() as log:
+        [e] = log.query(first=10)
+        assert e.operation == f"Q{shown}" and e.purpose == f"loan for {shown}"
+    raw = b"".join(p.read_bytes() for p in served.audit_dir.iterdir() if p.is_file())
+    assert REP.encode() not in raw and REP[:17].encode() not in raw
+
+    metrics = httpx.get(f"{served.url}/metrics", timeout=10).text
+    assert REP[:17] not in metrics
+    assert f'operation="Q{shown}"' in metrics
+    assert f'operation="check_{shown}_v2"' in metrics

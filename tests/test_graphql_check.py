@@ -145,3 +145,33 @@ def test_the_public_sees_persons_masked_where_the_policy_makes_them_public(
     conflict = r.json()["data"]["checkSanctions"]["conflicts"][0]
     assert conflict["personCode"] == REP[:3] + "*" * 11 + REP[-4:]
     assert REP not in r.text
+
+
+def test_a_measure_is_listed_once_per_record_whatever_the_grounds(
+    base_url: str, store: GraphStore, write_jsonl: Callable[[list[dict[str, Any]]], Path]
+) -> None:
+    """REP leads CO2 as legal representative and as principal, and CO2's record also names
+    REP as responsible; REP's own record names REP too. Each record grounds each measure
+    once, explained by the strongest ground: the subject's own record needs no role, then
+    legal representative, principal and named, in the order of rule 2 (Nantong Art. 29)."""
+    rows = [
+        role(CO2, REP, "principal", "2020-01-01"),
+        record("R2", CO2, "2025-09-01", severity="serious", responsible=[REP]),
+        record("R3", REP, "2025-10-01", kind="enforcement", severity="serious",
+               responsible=[REP]),
+    ]
+    summary = load_files(store, [write_jsonl(rows)], policy=load_policy("nantong"),
+                         provider="t", today=dt.date(2026, 11, 21))
+    assert summary.rejected_total == 0
+    r = post(base_url, QUERY, {"code": REP, "asOf": "2026-01-15"})
+    measures = r.json()["data"]["checkSanctions"]["measures"]
+    pairs = [(m["measure"], m["basisRecordId"]) for m in measures]
+    assert len(pairs) == len(set(pairs)), pairs
+    person_measures = {"NO_OFFICE", "NO_HONOURS", "FINANCIAL_RESTRICTION"}
+    on_r2 = {m["measure"]: (m["role"], m["via"]) for m in measures
+             if m["basisRecordId"] == "t:R2"}
+    assert on_r2 == dict.fromkeys(person_measures, ("legal_representative", [REP, CO2]))
+    on_r3 = {m["measure"]: (m["role"], m["via"]) for m in measures
+             if m["basisRecordId"] == "t:R3"}
+    assert person_measures <= set(on_r3)
+    assert all(ground == (None, [REP]) for ground in on_r3.values()), on_r3

@@ -480,8 +480,9 @@ def test_application_reported_before_a_repair_is_listed_for_reversal_after_it(
     asked_on = D("2026-11-10")
     check_id = issue(secret, CO2, asked_on, policy.name)
     applied = feedback.report_applied(
-        store, bank, secret=secret, policy=policy, catalogue=CATALOGUE, check_id=check_id,
-        code=CO2, measure="FINANCIAL_RESTRICTION", applied=True, today=asked_on,
+        store, bank, secret=secret, policy=policy, rules=rules("nantong"), catalogue=CATALOGUE,
+        check_id=check_id, code=CO2, measure="FINANCIAL_RESTRICTION", applied=True,
+        today=asked_on,
         note="贷款利率上浮",
     )
     assert list(applied.basis) == ["t:R0"]
@@ -518,8 +519,8 @@ def test_monthly_report_counts_only_the_month_asked(
     bank = Caller(CallerRole.AGENCY, key_name="bank", unit="bank")
     for day in ("2025-12-10", "2026-06-15", "2026-11-20"):
         feedback.report_applied(
-            store, bank, secret=secret, policy=policy, catalogue=CATALOGUE,
-            check_id=issue(secret, CO, D(day), policy.name), code=CO,
+            store, bank, secret=secret, policy=policy, rules=rules("nantong"),
+            catalogue=CATALOGUE, check_id=issue(secret, CO, D(day), policy.name), code=CO,
             measure="NO_PUBLIC_PROCUREMENT", applied=True, today=D(day),
         )
 

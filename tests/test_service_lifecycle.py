@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from graph.embedded import EmbeddedEngine
+from graph.falkor_store import FalkorStore
 from tests.builders import entity, person, person_code, record, role, uscc_code
 from tests.live_server import CLI, engine_pid, free_port, serve_env, start_lock_held
 from tests.live_server import running_service as shared_running_service
@@ -154,3 +157,36 @@ def test_bad_setting_stops_startup_with_one_line(tmp_path: Path) -> None:
     out = subprocess.run([*CLI, "check", CO], env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode != 0
     assert out.stderr.strip().count("\n") == 0 and "CREDIT_GRAPH_POLICY" in out.stderr
+
+
+def test_check_with_an_unusable_data_dir_ends_in_one_line(
+    tmp_path: Path, engine: EmbeddedEngine
+) -> None:
+    """A data directory that is a regular file: ``check`` says so in one line, exit 2, as
+    every other command does, whether the engine lives there or elsewhere."""
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the data directory should be")
+
+    def check(**env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*CLI, "check", CO], env=serve_env(blocker, **env),
+                              capture_output=True, text=True, timeout=120)
+
+    embedded = check()
+    assert embedded.returncode == 2, embedded.stderr
+    assert embedded.stderr.strip().count("\n") == 0, embedded.stderr
+    assert "ENGINE_UNAVAILABLE" in embedded.stderr
+    assert f"cannot create {blocker / 'engine'}" in embedded.stderr
+    assert embedded.stdout == ""
+
+    graph = f"t_check_cli_{uuid.uuid4().hex[:8]}"
+    try:
+        external = check(CREDIT_GRAPH_FALKORDB_URL=f"unix://{engine.socket_path}",
+                         CREDIT_GRAPH_FALKORDB_GRAPH=graph)
+        assert external.returncode == 2, external.stderr
+        assert external.stderr.strip().count("\n") == 0, external.stderr
+        assert "CONFIG_ERROR" in external.stderr and "CREDIT_GRAPH_DATA_DIR" in external.stderr
+        assert str(blocker) in external.stderr and external.stdout == ""
+    finally:
+        left = FalkorStore.from_socket(str(engine.socket_path), graph)
+        left.drop_all()
+        left.close()

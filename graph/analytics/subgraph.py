@@ -37,7 +37,7 @@ from graph.store import GraphStore
 from queries.analytics import (
     ANALYTICS_LINKS_OF,
     NEGATIVE_RECORDS_DECIDED,
-    NEGATIVE_RECORDS_FIRST,
+    NEGATIVE_RECORDS_SPAN,
 )
 from schema.models import Category, ListKind
 from schema.policy import Policy
@@ -199,31 +199,41 @@ def seeds_from_rows(
 
 
 def _months(first: dt.date, last: dt.date) -> Iterator[tuple[dt.date, dt.date]]:
-    """``[start, end)`` windows of one calendar month from ``first``'s month to ``last``'s
-    day inclusive."""
+    """Windows of one calendar month, ``(first day, last day)`` both inclusive, from
+    ``first``'s month to ``last`` itself. Inclusive, not ``[start, next month)``: the month
+    after December 9999 has no ``date``, and an analysis as of 9999-12-31 is a date the
+    API accepts."""
     start = first.replace(day=1)
-    stop = last + dt.timedelta(days=1)
-    while start < stop:
+    while start <= last:
+        if (start.year, start.month) == (dt.MAXYEAR, 12):
+            yield start, last
+            return
         nxt = (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-        yield start, min(nxt, stop)
+        yield start, min(nxt - dt.timedelta(days=1), last)
         start = nxt
 
 
 def store_record_rows(store: GraphStore, on: dt.date) -> Iterator[dict[str, Any]]:
     """The candidate records decided by ``on``, a month of decisions per read, each in
-    the content that stood on ``on`` (a provider's later change does not count yet)."""
-    found = store.read(NEGATIVE_RECORDS_FIRST, {"category": Category.NEGATIVE.value})
+    the content that stood on ``on`` (a provider's later change does not count yet).
+
+    The windows stop at the last decision in the graph: past it every window is empty,
+    and a date far ahead (``9998-01-01``) would otherwise cost one read per month until
+    then, some 96,000, for the answer the last decision's month already gives."""
+    found = store.read(NEGATIVE_RECORDS_SPAN, {"category": Category.NEGATIVE.value})
     first = found[0]["first"] if found else None
-    if not first:
+    last = found[0]["last"] if found else None
+    if not first or not last:
         return
     start = dt.date.fromisoformat(str(first)[:10])
+    end = min(on, dt.date.fromisoformat(str(last)[:10]))
     seen: set[str] = set()
-    windows = list(_months(start, on))
+    windows = list(_months(start, end))
 
     def reader(lo: dt.date, hi: dt.date) -> Callable[[], list[dict[str, Any]]]:
         return lambda: store.read(
             NEGATIVE_RECORDS_DECIDED,
-            {"from": lo.isoformat(), "last": (hi - dt.timedelta(days=1)).isoformat(),
+            {"from": lo.isoformat(), "last": hi.isoformat(),
              "category": Category.NEGATIVE.value},
         )
 
@@ -235,7 +245,7 @@ def store_record_rows(store: GraphStore, on: dt.date) -> Iterator[dict[str, Any]
         mine = []
         for r in rows:
             uid = r["record"]["uid"]
-            if uid in seen or not low <= str(r["record"]["decided_on"])[:10] < high:
+            if uid in seen or not low <= str(r["record"]["decided_on"])[:10] <= high:
                 continue
             seen.add(uid)
             mine.append(r)
