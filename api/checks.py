@@ -47,11 +47,31 @@ def check_sanctions(
             "negative": "negative",
         },
     )
-    rows = with_content_on(store, rows, day)
+    rows = [r for r in with_content_on(store, rows, day) if _reaches_on(r, day.isoformat())]
     return evaluate(
         key, rows, as_of=day, policy=policy, catalogue=catalogue, measure=measure,
         visible=visible, check_id=check_id,
     )
+
+
+def _reaches_on(row: Mapping[str, Any], day: str) -> bool:
+    """The traversal's filters on a record's content, applied to the content it had on
+    ``day``: the traversal passes a record changed since unfiltered (``queries.check``).
+    For the others this repeats what the engine already checked."""
+    rec = row.get("record")
+    if not rec:
+        return True
+    decided = str(rec.get("decided_on") or "")
+    if not decided or decided > day:
+        return False
+    if row["reach"] == "officer" and rec.get("category") != "negative":
+        return False
+    term = row.get("role_term")
+    if term is not None:
+        since, until = term
+        act = str(rec.get("act_ended_on") or decided)
+        return str(since or MIN_DATE) <= act <= str(until or MAX_DATE)
+    return True
 
 
 def check_key(code: str, field: str = "code") -> str:

@@ -14,10 +14,22 @@ Every branch returns the same columns, and the whole check is one round trip:
 Dates are ISO strings, compared as strings on both engines; ``$min_date`` and
 ``$max_date`` stand in for open ends of roles.
 
+A record whose content changed after ``$as_of`` (a correction by its provider or by an
+objection) is judged in the content it had on ``$as_of``, which the graph does not hold
+on the node: the filters on its dates and category here apply to its current content,
+so such a record passes them unconditionally (``$changed``) and ``api.checks`` applies
+the same filters to the content it had, with the role's term (``role_term``) returned
+for that. Without this, a decision date corrected to a later day hid the record from
+checks of the days before, and a corrected act date moved the responsibility to the
+representative of the new date, for dates the correction came after.
+
 The ``officer`` branches anchor on the checked organisation with ``WITH s`` before the
 long pattern: without it FalkorDB's planner started them from a label scan of the far
 end (every Person or Record), 10-25x slower on a 2,000-entity graph and growing with it.
 """
+
+#: The record changed after ``$as_of``: its filters are applied in Python (module doc).
+_CHANGED = "(r.version > 1 AND r.content_since > $as_of)"
 
 _RECORD_COLUMNS = """
   properties(r) AS record, t.code AS record_subject, t.kind AS record_subject_kind,
@@ -29,29 +41,30 @@ RETURN 'exists' AS reach, null AS record, s.code AS record_subject,
   s.kind AS record_subject_kind, s.terminated AS record_subject_ended,
   s.name AS record_subject_name,
   [s.code] AS via, null AS role, null AS officer, null AS officer_role,
-  null AS officer_entity, null AS officer_since
+  null AS officer_entity, null AS officer_since, null AS role_term
 UNION ALL
 MATCH (s:Subject {{code: $code}})<-[:CONCERNS]-(r:Record)
 WITH s, r, s AS t
-WHERE r.decided_on <= $as_of
+WHERE r.decided_on <= $as_of OR {_CHANGED}
 RETURN 'subject' AS reach, {_RECORD_COLUMNS},
   [s.code] AS via, null AS role, null AS officer, null AS officer_role,
-  null AS officer_entity, null AS officer_since
+  null AS officer_entity, null AS officer_since, null AS role_term
 UNION ALL
 MATCH (s:Person {{code: $code}})-[ro:LEGAL_REPRESENTATIVE_OF|PRINCIPAL_OF]->(t:Entity)
       <-[:CONCERNS]-(r:Record)
 WHERE r.decided_on <= $as_of
   AND coalesce(ro.since, $min_date) <= coalesce(r.act_ended_on, r.decided_on)
   AND coalesce(ro.until, $max_date) >= coalesce(r.act_ended_on, r.decided_on)
+  OR {_CHANGED}
 RETURN 'role' AS reach, {_RECORD_COLUMNS},
   [s.code, t.code] AS via, ro.role AS role, null AS officer, null AS officer_role,
-  null AS officer_entity, null AS officer_since
+  null AS officer_entity, null AS officer_since, [ro.since, ro.until] AS role_term
 UNION ALL
 MATCH (s:Person {{code: $code}})<-[:NAMES_RESPONSIBLE]-(r:Record)-[:CONCERNS]->(t:Subject)
-WHERE r.decided_on <= $as_of
+WHERE r.decided_on <= $as_of OR {_CHANGED}
 RETURN 'named' AS reach, {_RECORD_COLUMNS},
   [s.code, t.code] AS via, $named AS role, null AS officer, null AS officer_role,
-  null AS officer_entity, null AS officer_since
+  null AS officer_entity, null AS officer_since, null AS role_term
 UNION ALL
 MATCH (s:Person {{code: $code}})
       -[o:LEGAL_REPRESENTATIVE_OF|PRINCIPAL_OF|DIRECTOR_OF|SUPERVISOR_OF|MANAGER_OF]->(t:Entity)
@@ -60,7 +73,7 @@ RETURN 'office' AS reach, null AS record, t.code AS record_subject,
   t.kind AS record_subject_kind, t.terminated AS record_subject_ended,
   t.name AS record_subject_name,
   [s.code, t.code] AS via, null AS role, s.code AS officer, o.role AS officer_role,
-  t.code AS officer_entity, o.since AS officer_since
+  t.code AS officer_entity, o.since AS officer_since, null AS role_term
 UNION ALL
 MATCH (s:Entity {{code: $code}})
 WITH s
@@ -68,11 +81,11 @@ MATCH (s)
       <-[o:LEGAL_REPRESENTATIVE_OF|PRINCIPAL_OF|DIRECTOR_OF|SUPERVISOR_OF|MANAGER_OF]-(p:Person)
       <-[:CONCERNS]-(r:Record)
 WHERE coalesce(o.since, $min_date) <= $as_of AND coalesce(o.until, $max_date) >= $as_of
-  AND r.decided_on <= $as_of AND r.category = $negative
+  AND (r.decided_on <= $as_of AND r.category = $negative OR {_CHANGED})
 WITH s, o, p, r, p AS t
 RETURN 'officer' AS reach, {_RECORD_COLUMNS},
   [s.code, p.code] AS via, null AS role, p.code AS officer, o.role AS officer_role,
-  s.code AS officer_entity, o.since AS officer_since
+  s.code AS officer_entity, o.since AS officer_since, null AS role_term
 UNION ALL
 MATCH (s:Entity {{code: $code}})
 WITH s
@@ -80,12 +93,14 @@ MATCH (s)
       <-[o:LEGAL_REPRESENTATIVE_OF|PRINCIPAL_OF|DIRECTOR_OF|SUPERVISOR_OF|MANAGER_OF]-(p:Person)
       -[ro:LEGAL_REPRESENTATIVE_OF|PRINCIPAL_OF]->(t:Entity)<-[:CONCERNS]-(r:Record)
 WHERE coalesce(o.since, $min_date) <= $as_of AND coalesce(o.until, $max_date) >= $as_of
-  AND r.decided_on <= $as_of AND r.category = $negative
-  AND coalesce(ro.since, $min_date) <= coalesce(r.act_ended_on, r.decided_on)
-  AND coalesce(ro.until, $max_date) >= coalesce(r.act_ended_on, r.decided_on)
+  AND (r.decided_on <= $as_of AND r.category = $negative
+       AND coalesce(ro.since, $min_date) <= coalesce(r.act_ended_on, r.decided_on)
+       AND coalesce(ro.until, $max_date) >= coalesce(r.act_ended_on, r.decided_on)
+       OR {_CHANGED})
 RETURN 'officer' AS reach, {_RECORD_COLUMNS},
   [s.code, p.code, t.code] AS via, ro.role AS role, p.code AS officer,
-  o.role AS officer_role, s.code AS officer_entity, o.since AS officer_since
+  o.role AS officer_role, s.code AS officer_entity, o.since AS officer_since,
+  [ro.since, ro.until] AS role_term
 UNION ALL
 MATCH (s:Entity {{code: $code}})
 WITH s
@@ -93,8 +108,9 @@ MATCH (s)
       <-[o:LEGAL_REPRESENTATIVE_OF|PRINCIPAL_OF|DIRECTOR_OF|SUPERVISOR_OF|MANAGER_OF]-(p:Person)
       <-[:NAMES_RESPONSIBLE]-(r:Record)-[:CONCERNS]->(t:Subject)
 WHERE coalesce(o.since, $min_date) <= $as_of AND coalesce(o.until, $max_date) >= $as_of
-  AND r.decided_on <= $as_of AND r.category = $negative
+  AND (r.decided_on <= $as_of AND r.category = $negative OR {_CHANGED})
 RETURN 'officer' AS reach, {_RECORD_COLUMNS},
   [s.code, p.code, t.code] AS via, $named AS role, p.code AS officer,
-  o.role AS officer_role, s.code AS officer_entity, o.since AS officer_since
+  o.role AS officer_role, s.code AS officer_entity, o.since AS officer_since,
+  null AS role_term
 """

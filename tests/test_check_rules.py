@@ -285,6 +285,41 @@ def test_rule4_withdrawn_record_grounds_nothing(store: GraphStore, load: Loader)
     assert check(store, OLD_REP, "2026-01-15").restricted
 
 
+def test_rule2_a_record_corrected_later_is_judged_as_it_stood_on_the_date_asked(
+    store: GraphStore, write_jsonl: Callable[[list[dict[str, Any]]], Path]
+) -> None:
+    """The provider corrects R1 on 2026-03-02: the act ended under NEW_REP after all
+    (2025-09-15, not 2025-03-31), and the decision is dated 2026-02-20. A check of a day
+    before the correction answers what a check on that day answered; after it, the
+    corrected content decides."""
+
+    def load_on(rows: list[dict[str, Any]], day: dt.date) -> None:
+        summary = load_files(
+            store, [write_jsonl(rows)], policy=load_policy("nantong"), provider="t",
+            today=day, submitted_at=dt.datetime(day.year, day.month, day.day, 9, tzinfo=dt.UTC),
+        )
+        assert summary.rejected_total == 0 and summary.loaded >= 1, summary.as_dict()
+
+    first = record("R1", CO, "2025-06-20", act_ended_on="2025-03-31", severity="serious")
+    load_on([*base_rows(), first], dt.date(2025, 6, 25))
+    corrected = {**first, "act_ended_on": "2025-09-15", "decided_on": "2026-02-20"}
+    load_on([corrected], dt.date(2026, 3, 2))
+
+    before = "2026-01-15"
+    assert codes(check(store, OLD_REP, before)) == PERSON_MEASURES
+    assert check(store, NEW_REP, before).measures == []
+    assert codes(check(store, CO, before)) >= {"NO_FISCAL_FUNDS", "NO_PUBLIC_PROCUREMENT"}
+    # OLD_REP still represents CO2 on that day: barred from office there too
+    assert any(c.person_code == OLD_REP for c in check(store, CO2, before).conflicts)
+
+    after = "2026-04-01"
+    assert check(store, OLD_REP, after).measures == []
+    assert codes(check(store, NEW_REP, after)) == PERSON_MEASURES
+    assert codes(check(store, CO, after)) >= {"NO_FISCAL_FUNDS", "NO_PUBLIC_PROCUREMENT"}
+    # NEW_REP, barred now, holds office in CO itself: the officer branch sees it too
+    assert any(c.person_code == NEW_REP for c in check(store, CO, after).conflicts)
+
+
 def _end_by_procedure(store: GraphStore, how: str) -> str:
     """End t:R1's effect on 2026-11-02 the way ``how`` says; returns the policy to ask."""
     from api import objections as obj
