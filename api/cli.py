@@ -173,18 +173,32 @@ def load(
     ] = None,
     submitted_at: Annotated[
         str | None,
-        typer.Option("--submitted-at", help="When the provider submitted (ISO date/time)."),
+        typer.Option(
+            "--submitted-at",
+            help="When the provider submitted (ISO date/time; without an offset, China time).",
+        ),
     ] = None,
 ) -> None:
     """Load provider submissions; exit 0 all loaded, 1 some rejected, 2 nothing read."""
     from api.engine import open_store
     from api.progress import row_progress
-    from loaders.pipeline import load_files, stopped_load
+    from loaders.pipeline import SUBMITTED_AT_SKEW, load_files, stopped_load
     from schema.policy import load_policy
+    from schema.workdays import CHINA_TIME
 
     when = _parsed(submitted_at, dt.datetime.fromisoformat, "--submitted-at", "an ISO date")
     if when is not None and when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
+        # The regulations' and the providers' clock: 2025-10-14T07:30 is Beijing time.
+        when = when.replace(tzinfo=CHINA_TIME)
+    now = dt.datetime.now(CHINA_TIME)
+    if when is not None and when > now + SUBMITTED_AT_SKEW:
+        # Refused before anything is written: a submission stored with a future time made
+        # every later load of the file count lateness to that time.
+        raise InvalidInput(
+            f"--submitted-at: {when.isoformat()} is in the future "
+            f"(now {now.isoformat(timespec='seconds')}); give when the provider submitted "
+            "the file. Nothing was loaded"
+        )
     settings = load_settings()
     policy = load_policy(settings.policy)
     try:

@@ -1,7 +1,9 @@
 """Providers' submission discipline: red / yellow / green (Nantong Art. 5).
 
 The thresholds are data (``schema/data/provider_warnings.yaml``); the figures come from
-the ingestion log, so the report reflects what each provider actually sent.
+the ingestion log and the records, so the report reflects what each provider actually
+sent: each submission counts once and each licence or penalty counts once, so loading a
+file again, or correcting a record, does not move a provider's light.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from rich.console import Console
 from rich.table import Table
 
 from graph.store import GraphStore
-from queries.provenance import PROVIDER_DISCIPLINE
+from queries.provenance import PROVIDER_DISCIPLINE, PROVIDER_LATENESS
+from schema.workdays import china_day
 
 WARNINGS_FILE = (
     Path(__file__).resolve().parent.parent / "schema" / "data" / "provider_warnings.yaml"
@@ -54,6 +57,8 @@ class ProviderStanding:
     deadline_records: int
     late_records: int
     last_run: str | None
+    #: the first run of the provider's latest new submission: what silence counts from
+    last_submission: str | None
     reject_rate: float
     late_rate: float
     light: str
@@ -84,8 +89,8 @@ def rate(row: dict[str, Any], today: dt.date) -> ProviderStanding:
     late = int(row["late_records"] or 0)
     reject_rate = rejected / read if read else 0.0
     late_rate = late / deadline if deadline else 0.0
-    last = row.get("last_run")
-    days = (today - dt.datetime.fromisoformat(str(last)).date()).days if last else None
+    last = row.get("last_submission")
+    days = (today - china_day(dt.datetime.fromisoformat(str(last)))).days if last else None
     green = _within(t.green, reject_rate, late_rate, days)
     yellow = _within(t.yellow, reject_rate, late_rate, days)
     light = "green" if not green else "yellow" if not yellow else "red"
@@ -96,7 +101,8 @@ def rate(row: dict[str, Any], today: dt.date) -> ProviderStanding:
         rows_rejected=rejected,
         deadline_records=deadline,
         late_records=late,
-        last_run=str(last) if last else None,
+        last_run=str(row["last_run"]) if row.get("last_run") else None,
+        last_submission=str(last) if last else None,
         reject_rate=round(reject_rate, 4),
         late_rate=round(late_rate, 4),
         light=light,
@@ -105,13 +111,20 @@ def rate(row: dict[str, Any], today: dt.date) -> ProviderStanding:
 
 
 def provider_report(store: GraphStore, today: dt.date | None = None) -> list[ProviderStanding]:
-    rows = store.read(PROVIDER_DISCIPLINE, {"finished": "finished"})
-    return [rate(r, today or dt.date.today()) for r in rows]
+    late = {r["provider"]: r for r in store.read(PROVIDER_LATENESS)}
+    report = []
+    for row in store.read(PROVIDER_DISCIPLINE, {"finished": "finished"}):
+        counts = late.get(row["provider"], {})
+        row["deadline_records"] = counts.get("deadline_records")
+        row["late_records"] = counts.get("late_records")
+        report.append(rate(row, today or dt.date.today()))
+    return report
 
 
 def render_report(report: list[ProviderStanding]) -> None:
     table = Table(title=f"Providers' submissions ({thresholds().article})")
-    for col in ("provider", "light", "runs", "rows", "rejected", "late", "last run", "why"):
+    for col in ("provider", "light", "runs", "rows", "rejected", "late", "last submission",
+                "why"):
         table.add_column(col)
     colours = {"green": "green", "yellow": "yellow", "red": "red"}
     for s in report:
@@ -122,7 +135,7 @@ def render_report(report: list[ProviderStanding]) -> None:
             f"{s.rows_read:,}",
             f"{s.rows_rejected:,} ({s.reject_rate:.1%})",
             f"{s.late_records:,}/{s.deadline_records:,} ({s.late_rate:.1%})",
-            s.last_run or "-",
+            s.last_submission or "-",
             "; ".join(s.reasons) or "-",
         )
     Console().print(table)

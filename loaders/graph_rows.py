@@ -107,8 +107,10 @@ def record_uid(provider: str, record_id: str) -> str:
 def record_row(
     r: Record, provider: str, src: str, line: int, derived: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """``derived`` (e.g. lateness) depends on when the row came, not on what it says, so
-    it is stored but kept out of the content hash."""
+    """``derived`` (lateness) depends on when the row came, not on what it says, so it
+    stays out of the content hash and out of ``props``: beside them, the writer can
+    keep the lateness a record got on its first arrival when a correction comes later
+    (``queries.records.MERGE_RECORDS``)."""
     data = r.model_dump(exclude={"action", "responsible"})
     props = {k: _plain(v) for k, v in data.items()}
     props["provider"] = provider
@@ -120,5 +122,6 @@ def record_row(
         "subject": r.subject,
         "responsible": responsible,
         "row_hash": row_hash,
-        "props": _with_provenance({**props, **(derived or {})}, src, line),
+        "props": _with_provenance(props, src, line),
+        **(derived or {}),
     }

@@ -47,7 +47,7 @@ from loaders.formats import (
 from loaders.formats.sniff import content_problem
 from loaders.frames import read_frame, write_frame
 from loaders.limits import DEFAULT_LIMITS, InputLimits
-from loaders.row_items import RowContext, as_rejection
+from loaders.row_items import RowContext, as_rejection, lateness
 from loaders.row_pool import CHUNK_ROWS, RowPool, workers_for
 from loaders.rows import guard_rejected
 from queries import provenance, records, roles, subjects
@@ -55,7 +55,8 @@ from schema.codes import mask_code
 from schema.errors import EngineUnavailable, KeyTaken
 from schema.models import OFFICE_ROLES, RecordStatus, RoleType
 from schema.policy import Policy
-from schema.record_life import state_entry
+from schema.record_life import state_tail
+from schema.workdays import CHINA_TIME, china_day
 
 BATCH_SIZE = 2000
 #: Subject codes of the file kept in memory for the second pass (about 100 bytes each;
@@ -74,6 +75,10 @@ _SUBJECT_QUERIES = (subjects.MERGE_ENTITIES, subjects.MERGE_PERSONS)
 #: later row of the same record or role also waits: the file's order decides which
 #: content is the last. Past this many, every later row waits (memory stays bounded).
 DEFERRED_MAX = 1_000_000
+
+#: How far past this machine's clock a submission time may be (another machine's clock
+#: is a little ahead): later ones are in the future, which no file arrived in.
+SUBMITTED_AT_SKEW = dt.timedelta(minutes=5)
 
 #: ``progress(phase, rows)``: phase ``read`` while parsing, ``link`` for the second pass.
 Progress = Callable[[str, int], None]
@@ -142,14 +147,27 @@ class _Writer:
                 if self._error is None:
                     statement, count = job
                     result = self._store.write([statement])[0]
-                    changed = int(result[0]["changed"]) if result else 0
-                    with self._lock:
-                        self._summary.loaded += changed
-                        self._summary.unchanged += count - changed
+                    self._took(result[0] if result else {}, count)
             except BaseException as e:  # handed to the caller by flush()
                 self._error = e
             finally:
                 self._queue.task_done()
+
+    def _took(self, result: dict[str, Any], count: int) -> None:
+        """Counts what a batch changed; records also say which licences and penalties
+        arrived for the first time (one record counts once, however often it is sent),
+        and which corrections moved the decision date of a record that arrived earlier:
+        their lateness is counted again here, to that first arrival, before any later
+        batch is written (``queries.records.MERGE_RECORDS``)."""
+        changed = int(result.get("changed") or 0)
+        with self._lock:
+            self._summary.loaded += changed
+            self._summary.unchanged += count - changed
+            self._summary.deadline_records += int(result.get("new_deadline") or 0)
+            self._summary.late_records += int(result.get("new_late") or 0)
+        stale = result.get("stale")
+        if stale:
+            self._store.write_one(records.SET_LATENESS, {"rows": [_recounted(x) for x in stale]})
 
     def submit(self, query: str, rows: list[Any], extra: dict[str, Any]) -> None:
         """``rows`` went through the store's ``row_codec``."""
@@ -226,6 +244,23 @@ class _Batcher:
         self._writer.flush()
 
 
+def _recounted(stale: dict[str, Any]) -> dict[str, Any]:
+    """A record's lateness counted from its first arrival (``MERGE_RECORDS``'s ``stale``)."""
+    decided, arrived = (dt.date.fromisoformat(str(stale[k])) for k in ("decided_on", "arrived"))
+    return {
+        "uid": stale["uid"],
+        "late": None,
+        "late_working_days": None,
+        "late_approximate": None,
+        **lateness(str(stale["kind"]), decided, arrived),
+    }
+
+
+def _china_time(at: dt.datetime) -> dt.datetime:
+    """A naive time is China time (the regulations' and the providers' own clock)."""
+    return at.replace(tzinfo=CHINA_TIME) if at.tzinfo is None else at
+
+
 def _file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -260,7 +295,10 @@ class _FileLoad:
         self.summary, self.rejects, self.progress = summary, rejects, progress
         self.src = ""
         self.log_id = ""
+        #: the day the submission first arrived: lateness of records new in this run
         self.submitted_on = today
+        #: the day this run brought its rows: when a change it makes takes effect
+        self.arrived_on = today
         self.now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         self.statuses = {
             "active": RecordStatus.ACTIVE.value,
@@ -289,7 +327,9 @@ class _FileLoad:
     def open_submission(self, submitted_at: dt.datetime | None) -> str:
         content = _file_sha256(self.path)
         self.src = submission_id(self.provider, content)
-        at = (submitted_at or dt.datetime.now(dt.UTC)).isoformat(timespec="seconds")
+        now = dt.datetime.now(dt.UTC)
+        arrived = _china_time(submitted_at or now)
+        at = arrived.isoformat(timespec="seconds")
         row = self.store.write_one(
             provenance.MERGE_SUBMISSION,
             {
@@ -303,8 +343,17 @@ class _FileLoad:
                 },
             },
         )[0]
-        # Lateness counts from when the file first arrived, not from a later reload.
-        self.submitted_on = dt.datetime.fromisoformat(str(row["submitted_at"])).date()
+        first = _china_time(dt.datetime.fromisoformat(str(row["submitted_at"])))
+        if first > max(now + SUBMITTED_AT_SKEW, arrived):
+            # No file arrives in the future: a mistyped time (2125) stored before the
+            # command refused one made every later load of the file count lateness to it.
+            self.store.write_one(provenance.SET_SUBMITTED_AT, {"id": self.src, "at": at})
+            first = arrived
+        # Lateness counts from when the file first arrived, not from a later reload, and
+        # in China's calendar days; what this run changes takes effect when it arrived
+        # (an earlier file sent again to undo a change is not back-dated).
+        self.submitted_on = china_day(first)
+        self.arrived_on = china_day(arrived)
         log_id = self.log_id = uuid.uuid4().hex
         self.store.write_one(
             provenance.CREATE_INGESTION_LOG,
@@ -318,6 +367,7 @@ class _FileLoad:
                     "format": self.fmt,
                     "policy": self.policy.name,
                     "started_at": self.now,
+                    "submitted_at": at,
                     "status": "started",
                 },
             },
@@ -325,8 +375,9 @@ class _FileLoad:
         self.summary.submissions.append(self.src)
         self.record_extra = {
             **self.statuses, "now": self.now, "src": self.src,
-            "today": self.submitted_on.isoformat(),
-            "revived": state_entry(self.submitted_on, "active", self.src),
+            "today": self.arrived_on.isoformat(),
+            "first": self.submitted_on.isoformat(),
+            "revived": state_tail("active", self.src),
         }
         return log_id
 
@@ -481,9 +532,8 @@ class _FileLoad:
         elif it["kind"] == "record":
             self.summary.rows_by_type["record"] += 1
             self.summary.records_by_category[it["category"]] += 1
-            if it["late"] is not None:
-                self.summary.deadline_records += 1
-                self.summary.late_records += int(it["late"])
+            # Licences and penalties are counted (late or not) by the writer, only when
+            # the record arrives for the first time: a correction or reload is no new one.
             batcher.add(records.MERGE_RECORDS, it["row"], self.record_extra, it["id"])
         else:
             return False
@@ -498,7 +548,7 @@ class _FileLoad:
             "withdrawn": self.statuses["withdrawn"],
             "provider": self.provider,
             "now": self.now,
-            "today": self.submitted_on.isoformat(),
+            "today": self.arrived_on.isoformat(),
             "src": self.src,
         }
         for it in items:
@@ -509,7 +559,7 @@ class _FileLoad:
                 # second gave two events one id (a unique-constraint failure).
                 event_id = f"{self.src}:{it['line']}@{self.log_id}"
                 row = {"uid": uid, "line": it["line"], "event_id": event_id,
-                       "entry": state_entry(self.submitted_on, "withdrawn", event_id)}
+                       "entry": state_tail("withdrawn", event_id)}
                 batcher.add(records.WITHDRAW_RECORDS, self.encode(row), extra, uid)
             else:
                 rid = uid.split(":", 1)[1]
@@ -648,8 +698,10 @@ def load_files(
     ``limits``: a file over them is refused whole, a line or field over them rejects its
     row (loaders/limits.py).
 
-    ``submitted_at`` is when the provider submitted the file (default: now); it decides
-    lateness (Zhengzhou Art. 12) the first time a file is seen.
+    ``submitted_at`` is when the provider submitted the file (default: now; a naive time
+    is China time). The first time a file is seen it decides lateness (Zhengzhou Art. 12)
+    of the records that arrive with it, counted in China's calendar days; on every run
+    it is when the changes this run makes take effect (``content_since``, withdrawals).
 
     ``workers``: validation processes for a large file (``loaders.row_pool``; None: one
     per core, 0: validate in this process). The outcome is the same whatever the number.

@@ -52,15 +52,23 @@ class RowContext:
     encode: Callable[[Mapping[str, Any]], Any]
 
 
-def _lateness(ctx: RowContext, m: Record) -> dict[str, Any]:
-    if m.kind not in DEADLINE_KINDS:
+def lateness(kind: str, decided_on: dt.date, arrived_on: dt.date) -> dict[str, Any]:
+    """Whether a record of ``kind`` decided on ``decided_on`` and first arrived on
+    ``arrived_on`` was late; empty for kinds without a deadline. The pipeline also calls
+    it for a correction that moved an earlier record's decision date, so that lateness
+    keeps counting to the record's first arrival."""
+    if kind not in DEADLINE_KINDS:
         return {}
-    count = working_days_after(m.decided_on, max(ctx.submitted_on, m.decided_on))
+    count = working_days_after(decided_on, max(arrived_on, decided_on))
     return {
         "late": count.days > SUBMISSION_DEADLINE_WORKING_DAYS,
         "late_working_days": count.days,
         "late_approximate": count.approximate,
     }
+
+
+def _lateness(ctx: RowContext, m: Record) -> dict[str, Any]:
+    return lateness(m.kind, m.decided_on, ctx.submitted_on)
 
 
 def _subject_item(kind: str, code: str, row: Any) -> Item:
@@ -92,7 +100,6 @@ def prepare(ctx: RowContext, line: int, data: Any) -> Item:
         return {
             "kind": "record",
             "category": m.category.value,
-            "late": derived.get("late"),
             "id": row["uid"],
             "refs": [m.subject, *row["responsible"]],
             "row": ctx.encode(row),

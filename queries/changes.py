@@ -8,6 +8,11 @@ file loaded again (after an interruption, or by mistake) sends such rows: withou
 second half, a file naming something twice replayed both rows on every reload, and a
 record gained versions each time. Within a first load the rows of one identity come in
 file order, so the second half never holds a row back there.
+
+An identical row is not always a no-op: a record withdrawn and then sent again with the
+same content is revived. Records add that case, under the same rule of file order, in
+``queries.records.MERGE_RECORDS``; this rule alone skipped such a row and the record
+stayed withdrawn.
 """
 
 

@@ -12,6 +12,14 @@ ON CREATE SET s += $props
 RETURN s.id AS id, s.submitted_at AS submitted_at
 """
 
+# A first arrival stored in the future (a mistyped time, before the command refused one)
+# is replaced by the arrival of a run that is not.
+SET_SUBMITTED_AT = """
+MATCH (s:Submission {id: $id})
+SET s.submitted_at = $at
+RETURN s.id AS id
+"""
+
 CREATE_INGESTION_LOG = """
 MATCH (s:Submission {id: $submission})
 CREATE (l:IngestionLog {id: $id})
@@ -33,12 +41,30 @@ ORDER BY l.started_at DESC
 LIMIT $limit
 """
 
-# Per provider: its finished load runs, what they read, rejected and loaded late.
+# Per provider, from its finished load runs, counting each submission once, so that
+# loading a file again changes no figure (Nantong Art. 5 rates what providers sent, not
+# how often the platform read it): rows read and rejected as the submission's latest run
+# found them, and when the provider last sent a new submission (the first finished run
+# of each). ``runs`` counts every run.
 PROVIDER_DISCIPLINE = """
-MATCH (l:IngestionLog)
+MATCH (l:IngestionLog)-[:OF_SUBMISSION]->(s:Submission)
 WHERE l.status = $finished
-RETURN l.provider AS provider, count(l) AS runs, sum(l.rows_read) AS rows_read,
-       sum(l.rows_rejected) AS rows_rejected, sum(l.deadline_records) AS deadline_records,
-       sum(l.late_records) AS late_records, max(l.finished_at) AS last_run
+WITH l.provider AS provider, s, l
+ORDER BY l.finished_at DESC
+WITH provider, s, collect(l) AS runs
+RETURN provider, sum(size(runs)) AS runs, sum(runs[0].rows_read) AS rows_read,
+       sum(runs[0].rows_rejected) AS rows_rejected,
+       max(runs[size(runs) - 1].finished_at) AS last_submission,
+       max(runs[0].finished_at) AS last_run
 ORDER BY provider
+"""
+
+# Per provider, its licences and penalties (those with a deadline carry ``late``) and how
+# many were late, from the records themselves: one record counts once, with the
+# lateness it has now, however often it was sent or corrected.
+PROVIDER_LATENESS = """
+MATCH (r:Record)
+WHERE r.late IS NOT NULL
+RETURN r.provider AS provider, count(r) AS deadline_records,
+       sum(CASE WHEN r.late THEN 1 ELSE 0 END) AS late_records
 """

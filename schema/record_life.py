@@ -44,9 +44,15 @@ STATE_STATUSES = frozenset({"active", "withdrawn", "revoked", "repaired", "delet
 
 
 def state_entry(effective: dt.date, status: str, event_id: str) -> str:
+    return f"{effective.isoformat()}{state_tail(status, event_id)}"
+
+
+def state_tail(status: str, event_id: str) -> str:
+    """An entry without its date, for a writer that dates it in the query (the loader
+    dates a withdrawal or revival no earlier than the record's latest entry)."""
     if status not in STATE_STATUSES:
         raise ValueError(f"not a record status: {status!r}")
-    return f"{effective.isoformat()}|{status}|{event_id}"
+    return f"|{status}|{event_id}"
 
 
 @dataclass(frozen=True)

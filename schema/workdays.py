@@ -2,8 +2,13 @@
 
 Weekends and public holidays are off and adjusted working weekends are on, from the
 official calendar in ``chinese-calendar``. For years that calendar does not cover yet,
-Monday to Friday stands in, and every answer says whether it relied on that fallback so
-a deadline computed with it can be shown as approximate, never a crash.
+and for dates outside the 1990-2100 table (a decision of 1985 sent today, a date mistyped
+as 2125), Monday to Friday stands in, and every answer says whether it relied on that
+fallback so a deadline computed with it can be shown as approximate, never a crash.
+
+The regulations count days in China Standard Time (UTC+8, no daylight saving since
+1991): a file sent at 07:30 Beijing time arrived on that Beijing day, not on the
+previous UTC day (``china_day``).
 """
 
 from __future__ import annotations
@@ -13,6 +18,17 @@ from dataclasses import dataclass
 from functools import cache
 
 import chinese_calendar
+
+#: China Standard Time, the time the regulations count days in (Asia/Shanghai has kept
+#: UTC+8 without daylight saving since 1991; a fixed offset needs no tz database).
+CHINA_TIME = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+
+
+def china_day(at: dt.datetime) -> dt.date:
+    """The calendar day of ``at`` in China; a naive time is taken as China time."""
+    if at.tzinfo is None:
+        return at.date()
+    return at.astimezone(CHINA_TIME).date()
 
 
 @dataclass(frozen=True)
@@ -61,16 +77,33 @@ def _approximate(t: _Table, a: dt.date, b: dt.date) -> bool:
     return a < t.covered_from or b > t.covered_to
 
 
+def _weekdays(first: dt.date, last: dt.date) -> int:
+    """Monday to Friday in [first, last] (0 when last < first), by arithmetic."""
+    if last < first:
+        return 0
+    weeks, rest = divmod((last - first).days + 1, 7)
+    wd = first.weekday()
+    return weeks * 5 + sum((wd + k) % 7 < 5 for k in range(rest))
+
+
 def working_days_after(start: dt.date, end: dt.date) -> WorkdayCount:
-    """Working days in (start, end]: the start day is not counted (Civil Code Art. 201)."""
+    """Working days in (start, end]: the start day is not counted (Civil Code Art. 201).
+
+    Days outside the table count Monday to Friday, flagged approximate: a load once
+    stopped on the first licence decided before 1990, losing every valid row with it.
+    """
     if end <= start:
         return WorkdayCount(0, False)
     t = _table()
     first = start + dt.timedelta(days=1)
-    i, j = (first - t.start).days, (end - t.start).days + 1
-    if i < 0 or j >= len(t.prefix):
-        raise ValueError(f"dates outside 1990-2100: {start}..{end}")
-    return WorkdayCount(t.prefix[j] - t.prefix[i], _approximate(t, first, end))
+    table_last = t.start + dt.timedelta(days=len(t.prefix) - 2)
+    lo, hi = max(first, t.start), min(end, table_last)
+    days = 0
+    if lo <= hi:
+        days = t.prefix[(hi - t.start).days + 1] - t.prefix[(lo - t.start).days]
+    outside = _weekdays(first, min(end, t.start - dt.timedelta(days=1)))
+    outside += _weekdays(max(first, table_last + dt.timedelta(days=1)), end)
+    return WorkdayCount(days + outside, _approximate(t, first, end))
 
 
 def add_working_days(start: dt.date, days: int) -> tuple[dt.date, bool]:

@@ -77,3 +77,86 @@ def test_load_with_no_engine_says_nothing_was_written_and_what_to_do(tmp_path: P
     assert message.startswith("credit-graph: ENGINE_UNAVAILABLE: ")
     assert f"the load of {data} stopped after 0 rows written" in message
     assert "run the same load again" in message
+
+
+def _runner(engine: EmbeddedEngine, graph: str):  # type: ignore[no-untyped-def]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CREDIT_GRAPH_")}
+    env |= {
+        "CREDIT_GRAPH_FALKORDB_URL": f"unix://{engine.socket_path}",
+        "CREDIT_GRAPH_FALKORDB_GRAPH": graph,
+    }
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=300)
+
+    return run
+
+
+CO = "91320500609510924U"
+
+
+def _penalty_file(path: Path, decided_on: str) -> Path:
+    rows = [
+        {"type": "entity", "code": CO, "name": "苏州某某有限公司"},
+        {"type": "record", "id": "X1", "subject": CO, "category": "negative",
+         "kind": "penalty", "severity": "general", "title": "处罚", "decided_on": decided_on},
+    ]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    return path
+
+
+def test_a_submission_time_in_the_future_is_refused_before_anything_is_written(
+    engine: EmbeddedEngine, tmp_path: Path
+) -> None:
+    """--submitted-at 2125-01-01 stopped the load with a traceback after it had stored the
+    submission with that time, so every later load of the file failed too."""
+    graph = f"t_cli_{uuid.uuid4().hex[:8]}"
+    run = _runner(engine, graph)
+    store = FalkorStore.from_socket(str(engine.socket_path), graph)
+    data = _penalty_file(tmp_path / "base.jsonl", "2025-03-03")
+    try:
+        out = run("load", str(data), "--provider", "p1", "--submitted-at", "2125-01-01")
+        assert out.returncode == 2, out.stderr
+        assert "Traceback" not in out.stderr and "\n" not in out.stderr.strip()
+        assert out.stderr.startswith("credit-graph: INVALID_INPUT: --submitted-at: 2125-01-01")
+        assert "future" in out.stderr
+        assert store.read("MATCH (n) RETURN count(n) AS n") in ([], [{"n": 0}])
+        ok = run("load", str(data), "--provider", "p1", "--submitted-at", "2025-03-05")
+        assert ok.returncode == 0, ok.stderr
+        [rec] = store.read("MATCH (r:Record) RETURN r.late AS late, r.late_working_days AS days")
+        assert rec == {"late": False, "days": 2}
+    finally:
+        store.drop_all()
+
+
+def test_a_submission_time_is_counted_in_china_time(
+    engine: EmbeddedEngine, tmp_path: Path
+) -> None:
+    """The regulations count China's days. 23:30 UTC on 13 October is 07:30 on the 14th in
+    Beijing: 8 working days after a penalty of Fri 2025-09-26, late; it counted as the
+    13th (7, on time). A time without an offset is Beijing time: 23:30 is still the 13th."""
+    graph = f"t_cli_{uuid.uuid4().hex[:8]}"
+    run = _runner(engine, graph)
+    store = FalkorStore.from_socket(str(engine.socket_path), graph)
+    data = _penalty_file(tmp_path / "penalty.jsonl", "2025-09-26")
+    try:
+        for provider, at, late in (
+            ("utc", "2025-10-13T23:30:00Z", 1),
+            ("naive", "2025-10-13T23:30:00", 0),
+        ):
+            out = run("load", str(data), "--provider", provider, "--submitted-at", at)
+            assert out.returncode == 0, out.stderr
+            assert json.loads(out.stdout)["late_records"] == late, provider
+        got = {
+            r["uid"]: (r["late"], r["days"])
+            for r in store.read(
+                "MATCH (r:Record) RETURN r.uid AS uid, r.late AS late, r.late_working_days AS days"
+            )
+        }
+        assert got == {"utc:X1": (True, 8), "naive:X1": (False, 7)}
+        [naive] = store.read(
+            "MATCH (s:Submission {provider: $p}) RETURN s.submitted_at AS at", {"p": "naive"}
+        )
+        assert naive["at"] == "2025-10-13T23:30:00+08:00"
+    finally:
+        store.drop_all()

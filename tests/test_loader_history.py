@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from api.checks import check_sanctions
 from graph.store import GraphStore
 from loaders.discipline import provider_report
-from loaders.pipeline import load_files
+from loaders.pipeline import load_files, submission_id
+from queries.provenance import MERGE_SUBMISSION
 from queries.records import RECORD_HISTORY
+from schema.catalogue import load_catalogue
 from schema.policy import load_policy
 from tests.builders import entity, person, person_code, record, role, uscc_code
 from tests.snapshot import graph_snapshot
 
 NANTONG = load_policy("nantong")
+CATALOGUE = load_catalogue()
 CO = uscc_code(61)
 P = person_code(62)
 Write = Callable[..., Path]
@@ -26,6 +31,34 @@ def _load(store: GraphStore, path: Path, provider: str = "p", **kw: Any) -> Any:
     return load_files(
         store, [path], policy=NANTONG, provider=provider, today=dt.date(2026, 11, 21), **kw
     )
+
+
+def _on(day: str) -> dt.datetime:
+    """A submission time in the morning of ``day``, Beijing time."""
+    return dt.datetime.fromisoformat(f"{day}T10:00:00+08:00")
+
+
+def _measures(store: GraphStore, code: str, day: str) -> set[str]:
+    result = check_sanctions(
+        store, code, policy=NANTONG, catalogue=CATALOGUE, as_of=dt.date.fromisoformat(day)
+    )
+    return {m.measure for m in result.measures}
+
+
+def _record(store: GraphStore, uid: str = "p:R1") -> dict[str, Any]:
+    return dict(store.read(RECORD_HISTORY, {"uid": uid})[0]["record"])
+
+
+def _lateness(store: GraphStore, uid: str = "p:R1") -> tuple[Any, Any, Any]:
+    r = _record(store, uid)
+    return r.get("late"), r.get("late_working_days"), r.get("late_approximate")
+
+
+WITHDRAW_R1 = {"type": "record", "id": "R1", "action": "withdraw"}
+#: A serious penalty decided Mon 2025-03-03: sent Wed 2025-03-05, 2 working days later.
+R1 = record("R1", CO, "2025-03-03", severity="serious", act_ended_on="2022-06-01")
+R1_GENERAL = {**R1, "severity": "general"}
+SERIOUS = {"KEY_SUPERVISION", "NO_PUBLIC_PROCUREMENT", "NO_FISCAL_FUNDS"}
 
 
 def test_changed_record_keeps_previous_version_and_withdraw_keeps_history(
@@ -244,3 +277,176 @@ def test_a_file_naming_things_twice_changes_nothing_when_loaded_again(
     r6 = store.read(RECORD_HISTORY, {"uid": "p:R6"})[0]
     assert r6["record"]["title"] == "重报" and r6["record"]["status"] == "active"
     assert [e["kind"] for e in r6["events"]] == ["withdrawn"]
+
+
+def test_a_withdrawn_record_sent_again_unchanged_is_active_again(
+    store: GraphStore, write_jsonl: Write
+) -> None:
+    """Yangjiang Art. 11: withdrawn information is submitted again. A row identical to the
+    stored content was skipped as unchanged whatever the record's status, so the record
+    stayed withdrawn (loaded 0, unchanged 1) and grounded nothing."""
+    _load(store, write_jsonl([entity(CO, "甲公司"), R1]), submitted_at=_on("2025-03-05"))
+    _load(store, write_jsonl([WITHDRAW_R1]), submitted_at=_on("2025-04-01"))
+    assert not _measures(store, CO, "2025-04-15")
+    again = write_jsonl([R1])
+    revived = _load(store, again, submitted_at=_on("2025-05-01"))
+    assert (revived.loaded, revived.unchanged) == (1, 0)
+    assert _record(store)["status"] == "active"
+    assert SERIOUS <= _measures(store, CO, "2025-06-01")
+    assert not _measures(store, CO, "2025-04-15")  # withdrawn then: the past stays as it was
+    h = store.read(RECORD_HISTORY, {"uid": "p:R1"})[0]
+    assert h["record"]["version"] == 1 and h["versions"] == []  # same content: no new version
+    # Sent once more, it changes nothing.
+    assert _load(store, again, submitted_at=_on("2025-05-02")).loaded == 0
+
+
+def test_a_record_withdrawn_and_sent_again_unchanged_in_one_file_ends_active(
+    store: GraphStore, write_jsonl: Write
+) -> None:
+    """Within one file the later row is the content: a record sent, withdrawn and sent
+    again identical ends active; loaded again, the file changes nothing."""
+    rows = [entity(CO, "甲公司"), R1, WITHDRAW_R1, R1]
+    path = write_jsonl(rows)
+    first = _load(store, path, submitted_at=_on("2025-03-05"))
+    assert first.rejected_total == 0 and first.loaded == len(rows)
+    assert _record(store)["status"] == "active"
+    assert SERIOUS <= _measures(store, CO, "2025-06-01")
+    before = graph_snapshot(store)
+    again = _load(store, path, submitted_at=_on("2025-03-06"))
+    assert (again.loaded, again.unchanged) == (0, len(rows))
+    assert graph_snapshot(store) == before
+
+
+def test_licences_decided_outside_the_calendar_table_still_load(
+    store: GraphStore, write_jsonl: Write, tmp_path: Path
+) -> None:
+    """A licence decided before 1990 stopped the whole load with a traceback (its lateness
+    could not be counted): nothing was loaded and the run stayed ``started``. Its
+    working days now count Monday to Friday, flagged approximate; the other rows land."""
+    rows = [
+        entity(CO, "甲公司"),
+        record("L0", CO, "1985-06-03", category="basic", kind="license"),
+        R1,
+    ]
+    summary = _load(store, write_jsonl(rows), submitted_at=_on("2025-03-05"))
+    assert summary.rejected_total == 0 and summary.loaded == 3
+    late, days, approximate = _lateness(store, "p:L0")
+    assert late is True and approximate is True and days > 10_000
+    assert _lateness(store) == (False, 2, False)
+    [log] = store.read("MATCH (l:IngestionLog) RETURN l.status AS s")
+    assert log["s"] == "finished"
+
+
+def test_a_submission_stored_with_a_future_time_no_longer_decides_lateness(
+    store: GraphStore, write_jsonl: Write
+) -> None:
+    """A load with --submitted-at 2125-01-01 crashed after storing its Submission with that
+    time, and every later load of the file counted to 2125 and crashed again, even with a
+    correct --submitted-at. A first arrival in the future is not believed."""
+    path = write_jsonl([entity(CO, "甲公司"), R1])
+    content = hashlib.sha256(path.read_bytes()).hexdigest()
+    store.write_one(  # what the crashed load left behind
+        MERGE_SUBMISSION,
+        {
+            "id": submission_id("p", content),
+            "props": {"provider": "p", "file": str(path), "content_sha256": content,
+                      "submitted_at": "2125-01-01T00:00:00+08:00"},
+        },
+    )
+    summary = _load(store, path, submitted_at=_on("2025-03-05"))
+    assert summary.rejected_total == 0 and summary.loaded == 2
+    assert _lateness(store) == (False, 2, False)
+
+
+def test_a_correction_keeps_the_lateness_of_the_records_first_arrival(
+    store: GraphStore, write_jsonl: Write
+) -> None:
+    """Zhengzhou Art. 12 counts from the decision to when the platform first had it. A
+    correction sent weeks later flagged an on-time record late (21 working days) and
+    counted it a second time: the provider turned red with 2 late of 3."""
+    _load(store, write_jsonl([entity(CO, "甲公司"), R1]), submitted_at=_on("2025-03-05"))
+    corrected = _load(store, write_jsonl([R1_GENERAL]), submitted_at=_on("2025-04-01"))
+    assert corrected.loaded == 1 and corrected.late_records == 0
+    assert _record(store)["severity"] == "general"
+    assert _lateness(store) == (False, 2, False)
+    [standing] = provider_report(store)
+    assert (standing.deadline_records, standing.late_records) == (1, 0)
+    assert standing.light == "green"
+    # A correction that moves the decision date counts again, still to the first
+    # arrival: decided Thu 2025-02-20, first sent Wed 2025-03-05: 9 working days.
+    moved = write_jsonl([{**R1_GENERAL, "decided_on": "2025-02-20"}])
+    _load(store, moved, submitted_at=_on("2025-06-03"))
+    assert _lateness(store) == (True, 9, False)
+    [standing] = provider_report(store)
+    assert (standing.deadline_records, standing.late_records) == (1, 1)
+    assert _load(store, moved, submitted_at=_on("2025-06-04")).loaded == 0
+    assert _lateness(store) == (True, 9, False)
+
+
+def test_loading_a_file_again_does_not_change_the_providers_standing(
+    store: GraphStore, write_jsonl: Write, tmp_path: Path
+) -> None:
+    """A reload changes nothing but the ingestion log, so not the light either: loading
+    one on-time file 12 more times turned a red provider (3 late of 11) yellow, and
+    diluted its rejects the same way."""
+    co2 = uscc_code(64)
+    at = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC)
+    late = [record(f"L{i}", CO, "2026-10-09", severity="general") for i in range(3)]
+    on_time = [record(f"T{i}", CO, "2026-11-18", severity="general") for i in range(7)]
+    bad = {"type": "entity", "code": "BAD", "name": "x"}
+    _load(store, write_jsonl([entity(CO, "甲公司"), *late, *on_time, bad]), submitted_at=at,
+          rejects_to=tmp_path / "r.jsonl")
+    tidy = write_jsonl([entity(co2, "乙公司"), record("N1", co2, "2026-11-19", severity="general")])
+    _load(store, tidy, submitted_at=at)
+    [before] = provider_report(store)
+    assert (before.late_records, before.deadline_records) == (3, 11)
+    assert before.light == "red"
+    for _ in range(12):
+        _load(store, tidy, submitted_at=at)
+    [after] = provider_report(store)
+    assert after.light == "red" and after.runs == before.runs + 12
+    assert (after.late_records, after.deadline_records) == (3, 11)
+    assert (after.rows_read, after.rows_rejected) == (before.rows_read, before.rows_rejected)
+    assert after.last_submission == before.last_submission  # no new submission since
+
+
+def test_lateness_counts_the_submissions_day_in_china_time(
+    store: GraphStore, write_jsonl: Write
+) -> None:
+    """The same instant, written in UTC or in Beijing time, is one day: 07:30 on
+    2025-10-14 in Beijing. Taken in UTC it was still the 13th, 7 working days after a
+    penalty of Fri 2025-09-26 (on time) instead of 8 (late)."""
+    path = write_jsonl([entity(CO, "甲公司"), record("X1", CO, "2025-09-26", severity="general")])
+    for provider, at in (
+        ("utc", "2025-10-13T23:30:00+00:00"),
+        ("beijing", "2025-10-14T07:30:00+08:00"),
+    ):
+        summary = _load(store, path, provider, submitted_at=dt.datetime.fromisoformat(at))
+        assert summary.late_records == 1, provider
+        assert _lateness(store, f"{provider}:X1") == (True, 8, False)
+        assert _record(store, f"{provider}:X1")["content_since"] == "2025-10-14"
+
+
+def test_sending_an_earlier_file_again_does_not_back_date_the_new_version(
+    store: GraphStore, write_jsonl: Write
+) -> None:
+    """Sending the first file again to undo a correction made a third version that took
+    effect on the first file's day (2025-03-05), before the correction it undid
+    (2025-04-01): the check for a day in between answered differently after the fact."""
+    base = write_jsonl([entity(CO, "甲公司"), R1])
+    _load(store, base, submitted_at=_on("2025-03-05"))
+    _load(store, write_jsonl([R1_GENERAL]), submitted_at=_on("2025-04-01"))
+    between = _measures(store, CO, "2025-04-15")
+    assert between == {"KEY_SUPERVISION"}  # a general record: key supervision only
+    undone = _load(store, base, submitted_at=_on("2025-05-01"))
+    assert undone.loaded == 1
+    r = _record(store)
+    assert (r["version"], r["severity"], r["content_since"]) == (3, "serious", "2025-05-01")
+    assert _measures(store, CO, "2025-04-15") == between
+    assert SERIOUS <= _measures(store, CO, "2025-05-02")
+    assert _lateness(store) == (False, 2, False)  # still counted from the first arrival
+    # Sent with a time before the version it supersedes, a change takes effect no earlier.
+    _load(store, write_jsonl([R1_GENERAL, entity(CO, "甲公司")]),
+          submitted_at=_on("2025-03-10"))
+    assert _record(store)["content_since"] == "2025-05-01"
+    assert _measures(store, CO, "2025-04-15") == between

@@ -39,6 +39,29 @@ def test_years_beyond_the_calendar_fall_back_and_say_so() -> None:
     assert approx and day == dt.date(2027, 1, 6)
 
 
+def _monday_to_friday(start: dt.date, end: dt.date) -> int:
+    days = (start + dt.timedelta(days=i) for i in range(1, (end - start).days + 1))
+    return sum(d.weekday() < 5 for d in days)
+
+
+def test_dates_outside_the_table_count_monday_to_friday_and_say_so() -> None:
+    """A licence decided in 1985, or a submission mistyped as 2125, stopped a whole load
+    (``ValueError: dates outside 1990-2100``); such spans are counted, approximately."""
+    for start, end in [
+        (dt.date(1985, 6, 3), dt.date(1989, 12, 31)),  # all before the table
+        (dt.date(1989, 12, 20), dt.date(1990, 1, 12)),  # across its start (Mon-Fri there too)
+        (dt.date(2100, 12, 20), dt.date(2101, 1, 12)),  # across its end
+        (dt.date(2125, 1, 1), dt.date(2125, 3, 1)),  # all after it
+    ]:
+        count = working_days_after(start, end)
+        assert count.approximate and count.days == _monday_to_friday(start, end), (start, end)
+    # A span from before the table into it: Mon-Fri before 1990, the table's count after.
+    inside = working_days_after(dt.date(1989, 12, 31), dt.date(2025, 3, 5)).days
+    before = _monday_to_friday(dt.date(1985, 6, 3), dt.date(1989, 12, 31))
+    count = working_days_after(dt.date(1985, 6, 3), dt.date(2025, 3, 5))
+    assert count.approximate and count.days == before + inside
+
+
 @settings(max_examples=200)
 @given(st.dates(dt.date(2004, 1, 1), dt.date(2026, 11, 1)), st.integers(0, 60))
 def test_counts_match_the_official_calendar(start: dt.date, span: int) -> None:
