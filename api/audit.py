@@ -63,7 +63,7 @@ from typing import Any
 
 from api.file_lock import flocked
 from api.log_masking import mask_name, mask_text
-from schema.codes import mask_code
+from schema.codes import is_external, mask_code
 from schema.errors import AuditUnavailable, InvalidInput
 
 log = logging.getLogger("credit_graph.audit")
@@ -190,7 +190,10 @@ def entry_hash(body: dict[str, Any]) -> str:
 
 
 def _normal_code(code: str) -> str:
-    return code.strip().upper()
+    """USCCs and ID numbers are upper-cased as the check does; an ``ftm:`` id is kept as
+    it is (FtM ids are case-sensitive), so that ``mask_code`` knows it for one."""
+    v = code.strip()
+    return v if is_external(v) else v.upper()
 
 
 def _loaded(text: object) -> object:

@@ -27,6 +27,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -231,9 +232,21 @@ def _present(row: Mapping[str, Any], keys: Iterable[str]) -> dict[str, Any]:
     return {k: row[k] for k in keys if row.get(k) is not None}
 
 
+#: Characters XML 1.0 cannot hold at all, not even escaped: C0 controls other than tab,
+#: line feed and carriage return, and the non-characters U+FFFE and U+FFFF.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml_text(row: Mapping[str, Any]) -> dict[str, Any]:
+    """``row`` with every such character replaced by U+FFFD. Why: one of them in a name
+    (a record from before the loader refused them, or from another writer) made the
+    whole GraphML or GEXF file unreadable to every XML parser."""
+    return {k: _NOT_XML.sub("\ufffd", v) if isinstance(v, str) else v for k, v in row.items()}
+
+
 def _graphml(t: _Table) -> str:
     g: nx.MultiDiGraph[str] = nx.MultiDiGraph(truncated=t.truncated)
-    for n in t.nodes:
+    for n in map(_xml_text, t.nodes):
         label = n["name"] or n["code"]
         g.add_node(n["id"], label=label, **_present(n, ("code", "name", "kind")))
     for e in t.edges:
@@ -248,7 +261,7 @@ def _graphml(t: _Table) -> str:
 
 def _gexf(t: _Table) -> str:
     g: nx.MultiDiGraph[str] = nx.MultiDiGraph()
-    for n in t.nodes:
+    for n in map(_xml_text, t.nodes):
         g.add_node(n["id"], label=n["name"] or n["code"], **_present(n, ("code", "name", "kind")))
     for e in t.edges:
         g.add_edge(

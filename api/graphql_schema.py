@@ -49,7 +49,6 @@ from api.person_guard import guard_person
 from api.search import search_subjects
 from schema import sanctions
 from schema.access import CallerRole, can_see_persons, shown_code
-from schema.codes import classify
 from schema.errors import CreditGraphError, Forbidden, LimitExceeded, NotFound
 
 MAX_BATCH = 1000
@@ -226,7 +225,7 @@ class CoreQuery:
         caller = ctx.caller
         if not 1 <= first <= MAX_AUDIT_PAGE:
             raise LimitExceeded(f"first: between 1 and {MAX_AUDIT_PAGE}")
-        code = classify(subject_code, "subjectCode").code if subject_code else None
+        code = check_key(subject_code, "subjectCode") if subject_code else None
         if caller.role is CallerRole.SUBJECT:
             if code is not None and code != caller.subject_code:
                 raise Forbidden("a subject sees who looked up its own information only")
@@ -332,12 +331,12 @@ class CoreQuery:
         caller = ctx.caller
         if caller.role is CallerRole.SUBJECT:
             code = caller.subject_code
-            if subject_code is not None and classify(subject_code).code != code:
+            if subject_code is not None and check_key(subject_code) != code:
                 raise Forbidden("a subject sees its own grants only")
         elif caller.role is CallerRole.OPERATOR:
             if subject_code is None:
                 raise NotFound("subjectCode: required for an operator")
-            code = classify(subject_code, "subjectCode").code
+            code = check_key(subject_code, "subjectCode")
         else:
             raise Forbidden("only the subject itself or an operator sees its grants")
         assert code is not None

@@ -7,6 +7,7 @@ they end up in rejects files, summaries and logs.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -133,7 +134,24 @@ def _all_text_clean(data: dict[Any, Any], max_field_chars: int) -> bool:
     if max(map(len, texts), default=0) > max_field_chars:
         return False
     joined = "".join(texts)
-    return "\x00" not in joined and (joined.isascii() or text_problem(joined) is None)
+    return (
+        "\x00" not in joined
+        and _UNPRINTABLE.search(joined) is None
+        and (joined.isascii() or text_problem(joined) is None)
+    )
+
+
+#: Characters no text of a submission holds and XML cannot carry at all (C0 controls but
+#: tab, line feed and carriage return; U+FFFE, U+FFFF): stored, one of them in a name made
+#: every GraphML and GEXF export of its neighbourhood unreadable.
+_UNPRINTABLE = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _unprintable(text: str) -> str | None:
+    found = _UNPRINTABLE.search(text)
+    if found is None:
+        return None
+    return f"contains U+{ord(found.group()):04X}, a control code no text holds"
 
 
 _PROHIBITED_IN: dict[tuple[str, tuple[Any, ...]], list[Any]] = {}
@@ -248,7 +266,7 @@ def _text_problem(data: dict[Any, Any], max_field_chars: int) -> RowRejected | N
                     f"{name}: {len(text)} characters, more than the {max_field_chars} a field "
                     "may hold (CREDIT_GRAPH_LOAD_MAX_FIELD_CHARS); value not stored",
                 )
-            elif (problem := text_problem(text)) is not None:
+            elif (problem := text_problem(text) or _unprintable(text)) is not None:
                 found = RowRejected("bad_text", f"{name}: {problem}; value not stored")
             else:
                 continue

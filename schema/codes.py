@@ -94,6 +94,10 @@ def mask_id_number(value: str) -> str:
     return v[:3] + "*" * (len(v) - 7) + v[-4:]
 
 
+#: An ID number inside other text: 17 digits and a digit or X, or a first-generation 15.
+_ID_RUN = re.compile(r"(?<![0-9])(?:[0-9]{17}[0-9Xx]|[0-9]{15})(?![0-9])")
+
+
 def mask_code(value: str) -> str:
     """Mask a code if it is a resident ID number; USCCs are public and shown in clear.
 
@@ -102,7 +106,8 @@ def mask_code(value: str) -> str:
     is: FtM ids are case-sensitive, and an upper-cased one names nothing.
     """
     if is_external(value.strip()):
-        return value.strip()
+        # An FtM id may carry an ID number (``cn-ric-3206...``): mask that run only.
+        return _ID_RUN.sub(lambda m: mask_id_number(m.group()), value.strip())
     v = value.strip().upper()
     if len(v) == 18 and v[:17].isdigit():
         try:

@@ -264,3 +264,19 @@ def test_an_export_is_audited_with_the_subjects_it_holds(callers: Callers) -> No
     assert entry["fields"] == ["query.exportGraph"]
     assert entry["purpose"] == callers.agency.purpose
     assert {A, HOLD, mask_code(P)} <= set(entry["subjects"])
+
+
+def test_xml_exports_stay_readable_with_a_control_character_in_a_name(
+    callers: Callers, store: GraphStore
+) -> None:
+    """A name stored before the loader refused such characters (or by another writer):
+    one of them made the whole GraphML or GEXF file unreadable to any XML parser."""
+    store.write_one("MATCH (s:Subject {code: $c}) SET s.name = $n",
+                    {"c": A, "n": "甲\x01有限\x0b公司\uffff"})
+    source = {"neighborhoodOf": A}
+    read = _read_back(callers.operator, source)  # parses all four formats
+    names = {n[0]: n[1] for n in read["GRAPHML"][0]}
+    assert names[A] == "甲\ufffd有限\ufffd公司\ufffd"
+    assert {n[0]: n[1] for n in read["GEXF"][0]}[A] == names[A]
+    # CSV and JSON carry the name as stored: their readers take any character
+    assert {n[0]: n[1] for n in read["JSON"][0]}[A] == "甲\x01有限\x0b公司\uffff"

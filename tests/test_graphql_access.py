@@ -295,3 +295,37 @@ def test_the_public_may_check_an_organisation_whose_code_passes_as_an_id_number(
         for code in (person_with_it, nobody):
             assert public.error_code(CHECK, {"code": code}) == "FORBIDDEN"
             assert public.error_code(PROFILE, {"code": code}) == "FORBIDDEN"
+
+
+def test_ftm_subjects_follow_the_same_rules_as_coded_ones(
+    store: GraphStore, tmp_path: Path, write_jsonl: Callable[[list[dict[str, Any]]], Path]
+) -> None:
+    """An ``ftm:`` id does not say its kind. Where persons are not public, the public read
+    the name of an FtM person through riskScore and learnt from the check that one
+    existed; an FtM id embedding an ID number was shown in clear; and an operator could
+    not ask the audit log who looked an FtM subject up."""
+    org, person_id, nobody = "ftm:co-wuhan", "ftm:cn-ric-320681199009090046", "ftm:nobody"
+    rows = [entity(org, "Some Holding Ltd"), person(person_id, "Ivan Petrov")]
+    summary = load_files(
+        store, [write_jsonl(rows)], policy=load_policy("wuhan"), provider="t", today=TODAY
+    )
+    assert summary.rejected_total == 0, summary.as_dict()
+    settings = load_settings(data_dir=tmp_path / "data", policy="wuhan")
+    risk = "query($c: String!) { riskScore(code: $c) { code name kind } }"
+    audit = "query($c: String) { auditLog(subjectCode: $c) { subjects fields } }"
+    with serve_in_thread(create_app(settings, store=store)) as url:
+        public = Client(url, None, purpose=None)
+        for code in (person_id, nobody):  # a person and an unknown id: refused alike
+            for query in (CHECK, PROFILE, risk):
+                assert public.error_code(query, {"code": code, "c": code}) == "FORBIDDEN"
+        assert public.data(CHECK, {"code": org})["checkSanctions"]["restricted"] is False
+        assert public.data(risk, {"c": org})["riskScore"]["kind"] == "entity"
+
+        agency = Client(url, make_key(store, "agency", "bank", unit="finance"))
+        shown = agency.data(PROFILE, {"code": person_id})["subject"]["code"]
+        assert shown == "ftm:cn-ric-320***********0046"
+        operator = Client(url, make_key(store, "operator", "ops"))
+        assert operator.data(PROFILE, {"code": person_id})["subject"]["code"] == person_id
+        entries = operator.data(audit, {"c": person_id})["auditLog"]
+        assert entries and all(e["subjects"] == ["ftm:cn-ric-320***********0046"]
+                               for e in entries)

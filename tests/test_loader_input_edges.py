@@ -298,6 +298,18 @@ def test_each_rejection_counts_under_its_own_category(
     assert summary.rejected == {category: 1}, summary.as_dict()
 
 
+def test_a_control_character_in_a_name_is_refused_and_kept_out_of_the_rejects_file(
+    store: GraphStore, write_jsonl: Any
+) -> None:
+    rows = [person(P1, "张\u0001三"), entity(CO, "测试\uffff公司"), person(P2, "李四")]
+    summary = _load(store, [write_jsonl(rows)])
+    assert summary.rejected == {"bad_text": 2} and summary.loaded == 1
+    text = Path(summary.rejects_files[0]).read_text(encoding="utf-8")
+    assert "U+0001" in text and "U+FFFF" in text
+    assert "\\u0001" not in text and "\uffff" not in text  # the values are not kept
+    assert list(_names(store)) == [P2]
+
+
 def test_a_share_of_true_is_no_full_ownership(store: GraphStore, write_jsonl: Any) -> None:
     role = {"type": "role", "entity": CO, "holder": P1, "role": "shareholder", "share_ratio": True}
     summary = _load(store, [write_jsonl([entity(CO), person(P1), role])])
