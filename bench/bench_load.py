@@ -32,6 +32,7 @@ from graph.embedded import EmbeddedEngine  # noqa: E402
 from graph.falkor_store import FalkorStore  # noqa: E402
 from loaders import graph_rows  # noqa: E402
 from queries import records, roles, subjects  # noqa: E402
+from schema.record_life import state_tail  # noqa: E402
 
 RAW_BATCH = 2000
 
@@ -73,9 +74,17 @@ def raw_rows(line: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
     return None
 
 
+RAW_DAY = "2026-01-01"
+
+
 def raw_write(store: FalkorStore, path: Path) -> tuple[int, float]:
     """Subjects first, then the rest, as the loader does, in batches of the same size."""
-    extra = {"active": "active", "withdrawn": "withdrawn", "now": "raw", "src": "raw"}
+    # Every parameter MERGE_RECORDS names (a missing one is an error on FalkorDB): the
+    # run's and the first arrival's day, and the state entry a revival appends.
+    extra = {
+        "active": "active", "withdrawn": "withdrawn", "now": "raw", "src": "raw",
+        "today": RAW_DAY, "first": RAW_DAY, "revived": state_tail("active", "raw"),
+    }
     started = time.perf_counter()
     sent = 0
     for wanted in ({"entity", "person"}, {"role", "record"}):
