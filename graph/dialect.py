@@ -33,6 +33,10 @@ KEYS: tuple[Key, ...] = (
     Key("Subject", "code", unique=True),
     Key("Entity", "code", unique=True),
     Key("Person", "code", unique=True),
+    # The FtM ids a subject was loaded under (a list): a later export names it by one
+    # (queries.subjects.SUBJECTS_BY_FTM_ID). FalkorDB indexes each element; Neo4j only
+    # uses the index to skip subjects without the property.
+    Key("Subject", "ftm_ids", unique=False),
     Key("Record", "uid", unique=True),
     Key("Submission", "id", unique=True),
     Key("Record", "decided_on", unique=False),

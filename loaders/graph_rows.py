@@ -59,27 +59,39 @@ def _with_provenance(props: dict[str, Any], src: str, line: int) -> dict[str, An
     return {**props, "src": src, "src_line": line}
 
 
-def entity_row(e: Entity, src: str, line: int) -> dict[str, Any]:
+def _subject_row(
+    code: str, props: dict[str, Any], search: dict[str, Any], src: str, line: int,
+    ftm_id: str | None,
+) -> dict[str, Any]:
+    """``ftm_id``: the FollowTheMoney id the row came under, which the node adds to its
+    ``ftm_ids`` (``queries.subjects``) so a later file can name it by that id. The hash
+    covers it: a subject stored with the same content from elsewhere (another provider's
+    row, an export calling it by another id) would otherwise be skipped as unchanged,
+    and the id never kept. Rows without one keep the hash they always had."""
+    hashed = props if ftm_id is None else {**props, "ftm_ids": [ftm_id]}
+    row = {
+        "code": code,
+        "row_hash": content_hash(hashed),
+        "props": _with_provenance({**props, **search}, src, line),
+    }
+    if ftm_id is not None:
+        row["ftm_ids"] = [ftm_id]
+    return row
+
+
+def entity_row(e: Entity, src: str, line: int, ftm_id: str | None = None) -> dict[str, Any]:
     """The search properties (``name_py``, ``name_pyi``) are derived from the name, which
     the hash covers, so they stay out of it: graphs loaded before they existed keep their
     hashes, and a name change still changes the row (and its pinyin)."""
     props = {k: _plain(v) for k, v in e.model_dump().items() if k != "code"}
     props["kind"] = "entity"
-    return {
-        "code": e.code,
-        "row_hash": content_hash(props),
-        "props": _with_provenance({**props, **search_props(e.name)}, src, line),
-    }
+    return _subject_row(e.code, props, search_props(e.name), src, line, ftm_id)
 
 
-def person_row(p: Person, src: str, line: int) -> dict[str, Any]:
+def person_row(p: Person, src: str, line: int, ftm_id: str | None = None) -> dict[str, Any]:
     """Search properties kept out of the hash, as for entities."""
     props: dict[str, Any] = {"name": p.name, "kind": "person"}
-    return {
-        "code": p.code,
-        "row_hash": content_hash(props),
-        "props": _with_provenance({**props, **search_props(p.name)}, src, line),
-    }
+    return _subject_row(p.code, props, search_props(p.name), src, line, ftm_id)
 
 
 def role_row(r: Role, src: str, line: int) -> dict[str, Any]:

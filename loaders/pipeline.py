@@ -5,7 +5,9 @@ written as they come; roles, records and withdrawals, which refer to subjects, a
 validated and spooled to a temporary file, then written in a second pass once every
 subject of the file is in the graph, so references resolve whatever the order of rows.
 A reference to a subject of the same file is resolved from the codes the first pass
-kept (up to ``KNOWN_CODES_MAX`` of them); only the others are looked up in the graph.
+kept (up to ``KNOWN_CODES_MAX`` of them); only the others are looked up in the graph,
+and an ``ftm:<id>`` that names no subject there by the FtM ids subjects were loaded
+under (``_by_ftm_id``).
 Writes run on a background thread (the engine is another process), so parsing and
 validation overlap with the engine's work; on a large file, validation and encoding run
 in worker processes (``loaders.row_pool``), which answer in the file's order, so the
@@ -47,11 +49,11 @@ from loaders.formats import (
 from loaders.formats.sniff import content_problem
 from loaders.frames import read_frame, write_frame
 from loaders.limits import DEFAULT_LIMITS, InputLimits
-from loaders.row_items import RowContext, as_rejection, lateness
+from loaders.row_items import Entry, RowContext, as_rejection, lateness, prepare
 from loaders.row_pool import CHUNK_ROWS, RowPool, workers_for
-from loaders.rows import guard_rejected
+from loaders.rows import guard_rejected, screens_out
 from queries import provenance, records, roles, subjects
-from schema.codes import mask_code
+from schema.codes import EXTERNAL_PREFIX, is_external, mask_code
 from schema.errors import EngineUnavailable, KeyTaken
 from schema.models import OFFICE_ROLES, RecordStatus, RoleType
 from schema.policy import Policy
@@ -310,10 +312,12 @@ class _FileLoad:
         self.defer_all = False
         self.record_extra: dict[str, Any] = {}
         self.encode = store.row_codec()
+        #: to validate a row again in this process (``_renamed``)
+        self.context: RowContext | None = None
 
     # -- bookkeeping ---------------------------------------------------------------
     def reject(self, row: SourceRow, rejection: RowRejected) -> None:
-        raw, rejection = guard_rejected(self.policy, row.raw, rejection)
+        raw, rejection = guard_rejected(self.policy, row.raw, rejection, row.screened)
         if raw is not row.raw:
             row = dataclasses.replace(row, raw=raw)
         self.summary.rejected[rejection.category] += 1
@@ -393,13 +397,27 @@ class _FileLoad:
             encode=self.encode,
         )
 
-    def _source_chunks(self) -> Iterator[tuple[list[SourceRow], list[tuple[int, Any] | None]]]:
-        for chunk in _chunks(read_source(self.path, self.fmt, self.limits), CHUNK_ROWS):
-            rows = [
-                None if r.error is not None or r.data is None else (r.line, r.data)
+    def _source_chunks(self) -> Iterator[tuple[list[SourceRow], list[Entry | None]]]:
+        for chunk in _chunks(self._screened_rows(), CHUNK_ROWS):
+            rows: list[Entry | None] = [
+                None if r.error is not None or r.data is None
+                else (r.line, r.data) if r.ftm_id is None
+                else (r.line, r.data, r.ftm_id)
                 for r in chunk
             ]
             yield chunk, rows
+
+    def _screened_rows(self) -> Iterator[SourceRow]:
+        """The file's rows, each whose format lists a field the active policy prohibits
+        (FtM properties, which ``data`` does not carry: ``SourceRow.screened``) turned
+        into a rejection; ``reject`` names the field."""
+        policy = self.policy
+        for row in read_source(self.path, self.fmt, self.limits):
+            if row.screened and row.error is None and screens_out(policy, row.screened):
+                row = dataclasses.replace(
+                    row, data=None, error=RowRejected("prohibited_field", "prohibited field")
+                )
+            yield row
 
     def read_pass(self, batcher: _Batcher, spool: IO[bytes], pool: RowPool) -> None:
         known = self.known
@@ -425,6 +443,8 @@ class _FileLoad:
                     batcher.add(query, item["row"], {}, item["id"])
                 else:
                     item["line"], item["sheet"], item["raw"] = row.line, row.sheet, row.raw
+                    if any(map(is_external, item["refs"])):
+                        item["data"] = row.data  # to name another code (``_by_ftm_id``)
                     if not self._route_now(batcher, item):
                         _spool_item(spool, item)
             self._tick("read", len(chunk))
@@ -505,9 +525,16 @@ class _FileLoad:
             if wanted:
                 for r in self.store.read(subjects.EXISTING_CODES, {"codes": wanted}):
                     kinds[r["code"]] = r["kind"]
+            ambiguous = self._by_ftm_id(items, kinds)
             # In the file's order: a record sent again after its withdrawal is revived.
             withdrawals: list[dict[str, Any]] = []
             for it in items:
+                if "rejection" in it:  # invalid with the code its reference resolved to
+                    self.reject(self._spooled_row(it), it["rejection"])
+                    continue
+                if ambiguous and any(c in ambiguous for c in it["refs"]):
+                    self._reject_ambiguous(it, ambiguous)
+                    continue
                 if it["kind"] != "withdraw":
                     if withdrawals:
                         self._withdraw(batcher, withdrawals)
@@ -519,6 +546,62 @@ class _FileLoad:
                 self._withdraw(batcher, withdrawals)
             self._tick("link", len(items))
         batcher.flush()
+
+    def _by_ftm_id(self, items: list[dict[str, Any]], kinds: dict[str, str]) -> dict[str, int]:
+        """Point each ``ftm:<id>`` reference that names no subject, in this file or the
+        graph, at the subject loaded under that FtM id in an earlier file (it has its
+        USCC or ID number as its code; ``ftm_ids``), with one read per chunk: deltas and
+        split exports name subjects of earlier exports so. ``items`` is updated in place;
+        returns the references whose id names several subjects, and how many, to be
+        refused, not guessed."""
+        missing = sorted(
+            {c for it in items for c in it["refs"] if c not in kinds and is_external(c)}
+        )
+        if not missing:
+            return {}
+        cut = len(EXTERNAL_PREFIX)
+        found: dict[str, dict[str, str]] = {}
+        for r in self.store.read(subjects.SUBJECTS_BY_FTM_ID, {"ids": [c[cut:] for c in missing]}):
+            found.setdefault(EXTERNAL_PREFIX + r["id"], {})[r["code"]] = r["kind"]
+        codes = {ref: next(iter(f)) for ref, f in found.items() if len(f) == 1}
+        for f in found.values():
+            if len(f) == 1:
+                kinds.update(f)
+        for n, it in enumerate(items):
+            if any(c in codes for c in it["refs"]):
+                items[n] = self._renamed(it, codes)
+        return {ref: len(f) for ref, f in found.items() if len(f) > 1}
+
+    def _renamed(self, it: dict[str, Any], codes: dict[str, str]) -> dict[str, Any]:
+        """The row validated again with its references' codes: the role key, the
+        checks of which code may hold which role, and the written row depend on them.
+        A row now invalid carries its ``rejection``, written in the file's order."""
+        data = dict(it["data"])
+        for name in ("entity", "holder", "subject"):
+            if data.get(name) in codes:
+                data[name] = codes[data[name]]
+        if isinstance(data.get("responsible"), list):
+            data["responsible"] = [codes.get(c, c) for c in data["responsible"]]
+        if self.context is None:
+            self.context = self.row_context()
+        try:
+            new = prepare(self.context, int(it["line"]), data)
+        except RowRejected as e:
+            return {**it, "rejection": e}
+        new["line"], new["sheet"], new["raw"] = it["line"], it["sheet"], it["raw"]
+        return new
+
+    def _reject_ambiguous(self, it: dict[str, Any], ambiguous: dict[str, int]) -> None:
+        at, ref = next((n, c) for n, c in enumerate(it["refs"]) if c in ambiguous)
+        names = ("entity", "holder") if it["kind"] == "role" else ("subject",)
+        name = names[at] if at < len(names) else "responsible"
+        shown = mask_code(ref)[len(EXTERNAL_PREFIX):]
+        self._reject_spooled(
+            it,
+            f"{name}: no subject with code {mask_code(ref)} {_NOWHERE}, and FtM id "
+            f"{shown} names {ambiguous[ref]} subjects in the graph (loaded under it with "
+            "different codes): name the subject by its code",
+        )
 
     def _route(self, batcher: _Batcher, it: dict[str, Any], kinds: dict[str, str]) -> bool:
         """Reject a role or record, or hand it to the batcher; False for a withdrawal,
@@ -588,10 +671,12 @@ class _FileLoad:
                     return f"responsible: no person with code {mask_code(code)} {_NOWHERE}"
         return None
 
-    def _reject_spooled(self, it: dict[str, Any], reason: str) -> None:
+    def _spooled_row(self, it: dict[str, Any]) -> SourceRow:
         row_type = "role" if it["kind"] == "role" else "record"
-        row = SourceRow(self.path, int(it["line"]), it["sheet"], None, None, it["raw"], row_type)
-        self.reject(row, RowRejected("unknown_reference", reason))
+        return SourceRow(self.path, int(it["line"]), it["sheet"], None, None, it["raw"], row_type)
+
+    def _reject_spooled(self, it: dict[str, Any], reason: str) -> None:
+        self.reject(self._spooled_row(it), RowRejected("unknown_reference", reason))
 
     def finish(self, log_id: str, before: LoadSummary) -> None:
         s = self.summary

@@ -78,13 +78,16 @@ def _subject_item(kind: str, code: str, row: Any) -> Item:
     return item
 
 
-def prepare(ctx: RowContext, line: int, data: Any) -> Item:
-    """The item for one row; raises ``RowRejected`` with the reason it is refused."""
+def prepare(ctx: RowContext, line: int, data: Any, ftm_id: str | None = None) -> Item:
+    """The item for one row; raises ``RowRejected`` with the reason it is refused.
+    ``ftm_id``: the FtM id a subject row came under (``SourceRow.ftm_id``)."""
     m = parse_row(data, line, ctx.policy, ctx.today, ctx.max_field_chars).model
     if isinstance(m, Entity):
-        return _subject_item("entity", m.code, ctx.encode(graph_rows.entity_row(m, ctx.src, line)))
+        row = graph_rows.entity_row(m, ctx.src, line, ftm_id)
+        return _subject_item("entity", m.code, ctx.encode(row))
     if isinstance(m, Person):
-        return _subject_item("person", m.code, ctx.encode(graph_rows.person_row(m, ctx.src, line)))
+        row = graph_rows.person_row(m, ctx.src, line, ftm_id)
+        return _subject_item("person", m.code, ctx.encode(row))
     if isinstance(m, Role):
         row = graph_rows.role_row(m, ctx.src, line)
         return {
@@ -122,7 +125,11 @@ def as_rejection(item: Item) -> RowRejected:
     return RowRejected(item["category"], item["reason"], drop_fields=tuple(item["drop"]))
 
 
-def prepare_chunk(ctx: RowContext, rows: list[tuple[int, Any] | None]) -> list[Item | None]:
+#: One row for ``prepare``: (line, data), and the FtM id of a subject row that has one.
+Entry = tuple[int, Any] | tuple[int, Any, str]
+
+
+def prepare_chunk(ctx: RowContext, rows: list[Entry | None]) -> list[Item | None]:
     """Items for a chunk, in its order; None stays None (a row that could not be read)."""
     out: list[Item | None] = []
     for entry in rows:
@@ -130,7 +137,7 @@ def prepare_chunk(ctx: RowContext, rows: list[tuple[int, Any] | None]) -> list[I
             out.append(None)
             continue
         try:
-            out.append(prepare(ctx, entry[0], entry[1]))
+            out.append(prepare(ctx, entry[0], entry[1], entry[2] if len(entry) > 2 else None))
         except RowRejected as r:
             out.append(reject_item(r))
     return out

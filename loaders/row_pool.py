@@ -23,9 +23,9 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterable, Iterator
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from loaders.row_items import Item, RowContext, prepare_chunk
+from loaders.row_items import Entry, Item, RowContext, prepare_chunk
 from loaders.row_worker import receive, send
 
 #: Rows per chunk sent to a worker: big enough that the hand-over is a small share of
@@ -38,7 +38,7 @@ IN_FLIGHT_PER_WORKER = 4
 PARALLEL_MIN_BYTES = 8 * 1024**2
 
 Chunk = TypeVar("Chunk")
-Rows = list[tuple[int, Any] | None]
+Rows = list[Entry | None]
 
 
 class WorkerFailed(RuntimeError):

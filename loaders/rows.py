@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +31,10 @@ MODELS: dict[str, type[BaseModel]] = {
 
 Model = Entity | Person | Role | Record
 
-__all__ = ["MODELS", "ParsedRow", "RowRejected", "Withdrawal", "guard_rejected", "parse_row"]
+__all__ = [
+    "MODELS", "ParsedRow", "RowRejected", "Withdrawal", "guard_rejected", "parse_row",
+    "screens_out",
+]
 
 
 @dataclass(frozen=True)
@@ -209,8 +213,32 @@ def _scrubbed(policy: Policy, value: Any, path: str, depth: int,
     return value, True
 
 
+def screens_out(policy: Policy, screened: Iterable[tuple[str, str]]) -> bool:
+    """Whether ``policy`` prohibits one of a row's screened fields (``SourceRow.screened``,
+    names only: the row's values are not looked at)."""
+    return any(_prohibited(policy, name) is not None for _where, name in screened)
+
+
+def _screened_found(
+    policy: Policy, screened: Iterable[tuple[str, str]]
+) -> dict[str, tuple[str, ProhibitedField]]:
+    """Where -> (how the reason names it, the field) for each prohibited screened place;
+    a place that stands for a field under another name says which."""
+    named: dict[str, tuple[str, ProhibitedField]] = {}
+    for where, name in screened:
+        pf = _prohibited(policy, name)
+        if pf is None or where in named:
+            continue
+        own = where.rsplit(".", 1)[-1] == name
+        named[where] = (where if own else f"{where} (as {pf.key})", pf)
+    return named
+
+
 def guard_rejected(
-    policy: Policy, raw: dict[str, Any] | None, rejection: RowRejected
+    policy: Policy,
+    raw: dict[str, Any] | None,
+    rejection: RowRejected,
+    screened: Iterable[tuple[str, str]] = (),
 ) -> tuple[dict[str, Any] | None, RowRejected]:
     """A rejected row as it may be written to the rejects file, and its rejection.
 
@@ -219,13 +247,17 @@ def guard_rejected(
     value, is named and its value kept out (DOMAIN.md section 4): the rejects file goes
     back to the provider and may be passed around, so it must not hold what may not be
     collected. Such a row counts as ``prohibited_field``, the category regulators follow.
+    ``screened``: what the format says the row carries besides ``raw``
+    (``SourceRow.screened``); a prohibited one is named and dropped by its last name.
     """
-    if not raw:
+    named = _screened_found(policy, screened)
+    if not raw and not named:
         return raw, rejection
     found: list[tuple[str, ProhibitedField]] = []
     drop = list(rejection.drop_fields)
+    drop += [where.rsplit(".", 1)[-1] for where in named]
     kept: dict[str, Any] = {}
-    for key, value in raw.items():
+    for key, value in (raw or {}).items():
         pf = _prohibited(policy, key)
         if pf is not None:
             found.append((str(key), pf))
@@ -239,12 +271,14 @@ def guard_rejected(
             kept[key] = value
         else:
             kept[key] = clean if len(found) > before else value
+    found = list(named.values()) + [f for f in found if f[0] not in named]
     if not found:
         return raw, rejection
     reason = _prohibited_reason(policy, found)
     if rejection.category != "prohibited_field":
         reason += f"; also {rejection.reason}"
-    return kept, RowRejected("prohibited_field", reason, drop_fields=tuple(dict.fromkeys(drop)))
+    drop_fields = tuple(dict.fromkeys(drop))
+    return (kept if raw else raw), RowRejected("prohibited_field", reason, drop_fields=drop_fields)
 
 
 def _text_problem(data: dict[Any, Any], max_field_chars: int) -> RowRejected | None:

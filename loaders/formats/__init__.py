@@ -45,6 +45,15 @@ class SourceRow:
     #: XLSX: the type its sheet's or workbook's name gives the row, written into the
     #: rejects sheet so the fixed row keeps it whatever that sheet is called.
     given_type: str | None = None
+    #: FtM: the id a subject row's entity has in the export. The node keeps it
+    #: (``ftm_ids``) so that a later file can name the subject by it.
+    ftm_id: str | None = None
+    #: Fields of the input a policy may prohibit that ``data`` need not show, as (where
+    #: in ``raw``, the field a policy may call it; one place may stand for several
+    #: fields): FtM properties, most of which ``data`` does not carry and some of which
+    #: ``raw`` leaves out. A format knows no policy, so the pipeline rejects the row
+    #: when the active one prohibits one (DOMAIN.md section 4).
+    screened: tuple[tuple[str, str], ...] = ()
 
     @property
     def where(self) -> str:

@@ -51,18 +51,32 @@ Decisions:
   ``2019-05-01``; a time is cut off. With several values the most precise wins, then the
   earliest. A Sanction without any of its three dates is rejected (``missing_field``).
 - References (director, organization, owner, asset, entity) are FtM ids and become the
-  code the referenced entity gets: its USCC or ID number when valid, else ``ftm:<id>``,
-  also when the id is not in the file (the pipeline then needs the subject in the graph).
+  code the referenced entity gets: its USCC or ID number when valid, else ``ftm:<id>``.
   OpenSanctions puts referenced entities anywhere in the file, so a first pass collects
-  the ids that have a real code (only those: the rest follow the ``ftm:`` rule), a second
-  pass yields the rows.
+  the ids that have a real code (only those: the rest follow the ``ftm:`` rule; at most
+  ``REFERENCE_CODES_MAX`` of them, so memory stays bounded), a second pass yields the
+  rows. An id that is not in the file, or past that bound, stays ``ftm:<id>``: the
+  pipeline resolves it through the graph, by code and else by the FtM ids every subject
+  loaded from FtM keeps (``ftm_ids``: ``SourceRow.ftm_id`` carries each subject's id),
+  so deltas and split exports link to subjects of earlier files.
+- Every property value is a list (FtM's own format). A string instead is rejected as
+  ``malformed``: followthemoney would split it into its characters.
 - Not mapped: registered capital (FtM ``capital`` has no reliable currency), address
   entities (only the ``address`` text), aliases, countries, and every other property.
-  FtM ``religion`` and ``ethnicity`` are prohibited data in some policies (DOMAIN.md
-  section 4): they are removed from ``raw`` so not even the rejects file keeps them.
+- Prohibited data (DOMAIN.md section 4): an entity carrying a property the active policy
+  prohibits is rejected as ``prohibited_field``, the property named, its value neither
+  stored nor written to the rejects file. A format knows no policy: each row lists its
+  property names in ``SourceRow.screened`` and the pipeline decides. FtM has no ``race``
+  property; its ``ethnicity`` is where racial origin would be given, so it counts as
+  ``race`` (prohibited by Zhengzhou Art. 9(1) only). ``religion`` and ``ethnicity``
+  (``SENSITIVE_PROPERTIES``) are removed from ``raw`` whatever the policy, so no rejects
+  file keeps them; under a policy that does not prohibit one the row loads without it
+  (the model has no such field).
 
 Rejects: JSON lines, the entity as read (less those properties) with ``reason``, ``file``
-and ``line``; fields named in ``drop`` are removed, at the top level and in ``properties``.
+and ``line``; fields named in ``drop`` are removed, at the top level and in ``properties``,
+and so are the FtM properties a dropped field was mapped from (``title``: ``program``,
+``reason``; ``position``: ``role``...).
 """
 
 from __future__ import annotations
@@ -80,12 +94,21 @@ from followthemoney.proxy import EntityProxy
 from loaders.errors import RowRejected
 from loaders.formats import SourceRow, jsonl_format
 from loaders.limits import DEFAULT_LIMITS, InputLimits
-from schema.codes import EXTERNAL_PREFIX, validate_person_id, validate_uscc
+from schema.codes import EXTERNAL_PREFIX, validate_external, validate_person_id, validate_uscc
 from schema.errors import InvalidCode
 
-#: FtM properties holding data the regulations forbid collecting; never carried along.
+#: FtM properties holding data the regulations forbid collecting; never carried along,
+#: not even into a rejects file.
 SENSITIVE_PROPERTIES = frozenset({"religion", "ethnicity"})
+#: FtM property -> the field of a policy it also stands for (``schema/data/policies``):
+#: FtM has no ``race``, and racial origin would be given as ``ethnicity``.
+_POLICY_FIELDS = {"ethnicity": "race"}
+#: FtM ids with a real code kept from the first pass (about 200 bytes each). Past this
+#: many, a reference names ``ftm:<id>`` and the pipeline finds the subject through the
+#: graph by its FtM id, a read per chunk: an export of any size loads in bounded memory.
+REFERENCE_CODES_MAX = 1_000_000
 USCC_PROPERTIES = ("uscCode", "registrationNumber", "taxNumber")
+_PROPERTY_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z_]{0,63}$")
 _DATE_RE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?(?:[T ].*)?$")
 _ROLE_RULES = (
     (("法定代表人", "legal representative", "legal_representative"), "legal_representative"),
@@ -119,46 +142,100 @@ _AUTHORITY_ORG_TYPE = {"1": "institution", "5": "social_org", "9": "enterprise"}
 
 def read(path: Path, limits: InputLimits = DEFAULT_LIMITS) -> Iterator[SourceRow]:
     codes = _real_codes(path, limits)
-    for number, item, raw in _entities(path, limits=limits):
+    for number, item, raw, screened in _entities(path, limits=limits):
         if isinstance(item, RowRejected):
-            yield SourceRow(path, number, None, None, item, raw)
+            yield SourceRow(path, number, None, None, item, raw, screened=screened)
             continue
         try:
             data = _map(item, raw, codes)
         except RowRejected as e:
-            yield SourceRow(path, number, None, None, e, raw)
+            yield SourceRow(path, number, None, None, e, raw, screened=screened)
             continue
-        yield SourceRow(path, number, None, data, None, raw)
+        ftm_id = _subject_id(item) if data["type"] in ("entity", "person") else None
+        yield SourceRow(path, number, None, data, None, raw, ftm_id=ftm_id, screened=screened)
 
 
 def _entities(
     path: Path, coded_only: bool = False, limits: InputLimits = DEFAULT_LIMITS
-) -> Iterator[tuple[int, EntityProxy | RowRejected, Raw]]:
-    """Each line parsed; ``coded_only``: skip schemata that never carry a code (pass 1)."""
+) -> Iterator[tuple[int, EntityProxy | RowRejected, Raw, tuple[tuple[str, str], ...]]]:
+    """Each line parsed, with its properties for the policy to screen (``SourceRow``);
+    ``coded_only``: skip schemata that never carry a code (pass 1)."""
     for number, obj in jsonl_format.json_objects(
         path, limits, "a line must be one FtM entity object"
     ):
         if isinstance(obj, RowRejected):
-            yield number, obj, None
+            yield number, obj, None, ()
             continue
         raw = _without_sensitive(obj)
+        screened = () if coded_only else _screened(obj)
         schema = obj.get("schema")
         found = model.get(schema) if isinstance(schema, str) else None
         if found is None:
             err = RowRejected("unsupported_schema", f"unknown FtM schema {schema!r}")
-            yield number, err, raw
+            yield number, err, raw, screened
             continue
         if coded_only and not found.is_a("LegalEntity"):
             continue
         if not isinstance(obj.get("id"), str) or not obj["id"]:
-            yield number, RowRejected("malformed", "the FtM entity has no id"), raw
+            yield number, RowRejected("malformed", "the FtM entity has no id"), raw, screened
+            continue
+        problem = _shape_problem(obj.get("properties"))
+        if problem is not None:
+            yield number, RowRejected("malformed", problem), raw, screened
             continue
         try:
             proxy = model.get_proxy(obj)
         except (InvalidData, TypeError, ValueError) as e:
-            yield number, RowRejected("malformed", f"not a valid FtM entity: {e}"), raw
+            err = RowRejected("malformed", f"not a valid FtM entity: {e}")
+            yield number, err, raw, screened
             continue
-        yield number, proxy, raw
+        yield number, proxy, raw, screened
+
+
+def _shape_problem(props: object) -> str | None:
+    """Checked before followthemoney sees the entity: given a string where a list
+    belongs, it splits the string into characters (a name became its first character
+    and the USCC was lost), without a word."""
+    if props is None:
+        return None
+    if not isinstance(props, dict):
+        return "properties: FtM properties are an object of property lists"
+    for name, values in props.items():
+        if not isinstance(values, list):
+            return f"properties.{_shown(name)}: FtM property values are lists, not one value"
+    return None
+
+
+def _shown(name: object) -> str:
+    """A property name fit for a reason: FtM's are identifiers (``registrationNumber``);
+    any other key may be huge or hold an ID number, which no reason shows."""
+    if isinstance(name, str) and _PROPERTY_NAME_RE.match(name):
+        return name
+    return "(a property name)"
+
+
+def _screened(obj: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """Each property as (where it is, the field a policy may call it): the pipeline
+    rejects the row when the active policy prohibits one (``SourceRow.screened``)."""
+    props = obj.get("properties")
+    if not isinstance(props, dict):
+        return ()
+    out = []
+    for name in props:
+        if isinstance(name, str):
+            out.append((f"properties.{name}", name))
+            if name in _POLICY_FIELDS:
+                out.append((f"properties.{name}", _POLICY_FIELDS[name]))
+    return tuple(out)
+
+
+def _subject_id(proxy: EntityProxy) -> str | None:
+    """The FtM id a subject row is remembered by, when a reference could name it."""
+    try:
+        validate_external(EXTERNAL_PREFIX + str(proxy.id))
+    except InvalidCode:
+        return None  # no reference can name it either: ``ftm:<id>`` is no valid code
+    return proxy.id
 
 
 def _without_sensitive(obj: dict[str, Any]) -> dict[str, Any]:
@@ -170,9 +247,12 @@ def _without_sensitive(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def _real_codes(path: Path, limits: InputLimits = DEFAULT_LIMITS) -> dict[str, str]:
-    """FtM id -> USCC or ID number, only for entities that have a valid one."""
+    """FtM id -> USCC or ID number, only for entities that have a valid one, and at most
+    ``REFERENCE_CODES_MAX`` of them."""
     codes: dict[str, str] = {}
-    for _number, item, _raw in _entities(path, coded_only=True, limits=limits):
+    for _number, item, _raw, _screened in _entities(path, coded_only=True, limits=limits):
+        if len(codes) >= REFERENCE_CODES_MAX:
+            break
         if isinstance(item, EntityProxy) and item.id is not None:
             code = _own_code(item)
             if code is not None:
@@ -201,9 +281,9 @@ def _own_code(proxy: EntityProxy) -> str | None:
 def _map(proxy: EntityProxy, raw: Raw, codes: dict[str, str]) -> dict[str, Any]:
     schema = proxy.schema
     if schema.is_a("Person"):
-        return _clean({"type": "person", "code": _ref(proxy.id, codes), "name": _name(proxy, raw)})
+        return _clean({"type": "person", "code": _code(proxy), "name": _name(proxy, raw)})
     if schema.is_a("LegalEntity"):
-        return _entity(proxy, raw, codes)
+        return _entity(proxy, raw)
     if schema.is_a("Directorship"):
         return _clean(
             {
@@ -238,8 +318,8 @@ def _map(proxy: EntityProxy, raw: Raw, codes: dict[str, str]) -> dict[str, Any]:
     )
 
 
-def _entity(proxy: EntityProxy, raw: Raw, codes: dict[str, str]) -> dict[str, Any]:
-    code = _ref(proxy.id, codes)
+def _entity(proxy: EntityProxy, raw: Raw) -> dict[str, Any]:
+    code = _code(proxy)
     if proxy.schema.is_a("PublicBody"):
         org_type = "institution"
     elif proxy.schema.is_a("Company"):
@@ -289,6 +369,12 @@ def _sanction(proxy: EntityProxy, codes: dict[str, str]) -> dict[str, Any]:
 
 def _clean(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if v is not None and v != ""}
+
+
+def _code(proxy: EntityProxy) -> str:
+    """A subject's own code, from the entity itself: the first pass's map is bounded."""
+    assert proxy.id is not None  # checked when the line was read
+    return _own_code(proxy) or EXTERNAL_PREFIX + proxy.id
 
 
 def _ref(entity_id: str | None, codes: dict[str, str]) -> str:
@@ -363,10 +449,35 @@ def _date(proxy: EntityProxy, prop: str) -> str | None:
     return min(found, key=lambda f: (-f[1], f[0]))[0]
 
 
+#: Field of the interchange row -> where ``_map`` took its value in the entity (top-level
+#: keys and properties), so a value dropped from the row (too long, bad text) is dropped
+#: from the rejects file under the name the provider gave it.
+_SOURCES: dict[str, tuple[str, ...]] = {
+    "code": ("id",),
+    "name": ("caption",),
+    "id": ("id",),
+    "holder": ("director", "owner"),
+    "entity": ("organization", "asset"),
+    "subject": ("entity",),
+    "position": ("role",),
+    "share_ratio": ("percentage",),
+    "title": ("program", "reason"),
+    "document_no": ("unscId", "programId"),
+    "established": ("incorporationDate",),
+    "terminated": ("dissolutionDate",),
+    "since": ("startDate",),
+    "until": ("endDate",),
+    "decided_on": ("startDate", "listingDate", "date"),
+    "valid_until": ("endDate",),
+}
+
+
 class Rejects(jsonl_format.Rejects):
-    """JSON lines like JSONL's, with dropped properties removed inside ``properties`` too."""
+    """JSON lines like JSONL's, with dropped properties removed inside ``properties`` too,
+    and with the FtM properties a dropped field was mapped from."""
 
     def kept(self, raw: dict[str, Any], dropped: set[str]) -> dict[str, Any]:
+        dropped = dropped.union(*(_SOURCES.get(f, ()) for f in dropped))
         out = super().kept(raw, dropped)
         props = out.get("properties")
         if isinstance(props, dict) and dropped & props.keys():
