@@ -71,6 +71,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from graph.falkor_store import connection_name
 from schema.errors import EngineUnavailable
 
 __all__ = [
@@ -200,6 +201,23 @@ def _probe(sock: Path, timeout: float = _PROBE_TIMEOUT) -> _Answer | None:
         return _Answer(pid=pid, ready=True, has_graph=True)
     except (redis.RedisError, OSError):
         return None
+    finally:
+        with contextlib.suppress(redis.RedisError, OSError):
+            client.close()
+
+
+def _other_clients(sock: Path) -> int:
+    """Connections of other processes to the engine (0 when it does not answer). An
+    unnamed one (redis-cli, another tool) counts: better left running than cut off."""
+    if not _socket_is_ours(sock):
+        return 0
+    client = _client(sock, _PROBE_TIMEOUT)
+    mine = connection_name()
+    try:
+        client.client_setname(mine)
+        return sum(1 for c in client.client_list() if c.get("name") != mine)
+    except (redis.RedisError, OSError, KeyError, TypeError, ValueError):
+        return 0
     finally:
         with contextlib.suppress(redis.RedisError, OSError):
             client.close()
@@ -421,19 +439,50 @@ class EmbeddedEngine:
             return True
 
     def stop(self, force: bool = False) -> None:
-        """Stop the engine if this object started it (or ``force``); safe to call twice."""
+        """Stop the engine if this object started it (or ``force``); safe to call twice.
+
+        Not while others use it: a command that started the engine (a load) and ends
+        while ``serve`` or another command works on it leaves it running for them, and
+        the last of those to end, finding the starter gone and nobody else connected,
+        stops it. Before, the load's end stopped the engine under ``serve``, which took
+        the missing state file for an operator's deliberate stop and stayed down.
+        Call it after closing this process's own connections: they count as others.
+        """
         with self._lock:
             self._forget_if_forked()
-            if self.owned or force:
-                if self.engine_dir.is_dir():
-                    with self._flock():
-                        self._stop_locked(force)
-                elif self._proc is not None:
-                    self._reap_or_kill(self._proc.pid)
+            if force:
+                self._stop_now(force)
+            elif self.owned:
+                others = _other_clients(self.socket_path)
+                if others:
+                    log.info("embedded engine of %s left running for %d other client(s)",
+                             self.data_dir, others)
+                    self._proc = None  # its own session: it outlives us, and is not ours
+                else:
+                    self._stop_now(force)
+            elif self._left_to_us():
+                self._stop_now(True)
             self.owned = False
             if self._atexit_registered:
                 atexit.unregister(self.stop)
                 self._atexit_registered = False
+
+    def _stop_now(self, force: bool) -> None:
+        if self.engine_dir.is_dir():
+            with self._flock():
+                self._stop_locked(force)
+        elif self._proc is not None:
+            self._reap_or_kill(self._proc.pid)
+
+    def _left_to_us(self) -> bool:
+        """An engine whose starter has ended and that nobody else uses: the last user
+        stops it (``stop``). A state without a starter (an older one, or rewritten by
+        an adopter) is left alone."""
+        state = self._read_state()
+        starter = state.get("starter") if state else None
+        if not isinstance(starter, int) or starter == os.getpid() or _pid_alive(starter):
+            return False
+        return self.pid is not None and _other_clients(self.socket_path) == 0
 
     def __enter__(self) -> Self:
         self.ensure_running()
@@ -545,7 +594,7 @@ class EmbeddedEngine:
             ) from e
         self._proc = proc
         self._socket = sock
-        self._write_state(proc.pid, sock, redis_server, module)
+        self._write_state(proc.pid, sock, redis_server, module, starter=os.getpid())
         try:
             self._wait_ready(sock, proc.pid, offset)
         except BaseException:
@@ -844,14 +893,22 @@ class EmbeddedEngine:
         return None
 
     def _write_state(
-        self, pid: int, sock: Path, redis_server: str | None, module: str | None
+        self,
+        pid: int,
+        sock: Path,
+        redis_server: str | None,
+        module: str | None,
+        starter: int | None = None,
     ) -> None:
+        """``starter``: the process that started the engine, which stops it when it ends
+        unless others still use it (``stop``)."""
         state = {
             "pid": pid,
             "socket": str(sock),
             "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "redis_server": redis_server,
             "module": module,
+            "starter": starter,
         }
         tmp = self.state_path.with_name(f".{_STATE_NAME}.{os.getpid()}.tmp")
         try:

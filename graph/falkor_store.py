@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -46,6 +47,13 @@ def _rows(result: QueryResult) -> list[Row]:
     return [dict(zip(names, (_plain(v) for v in row), strict=True)) for row in result.result_set]
 
 
+def connection_name() -> str:
+    """The name every connection of this process gives itself (``CLIENT SETNAME``), so
+    that an embedded engine's starter can tell other processes' connections from its
+    own (``graph.embedded.EmbeddedEngine.stop``)."""
+    return f"credit-graph-{os.getpid()}"
+
+
 class FalkorStore(GraphStore):
     engine_name = "falkordb"
 
@@ -77,7 +85,11 @@ class FalkorStore(GraphStore):
     def from_socket(cls, socket_path: str, graph_name: str = DEFAULT_GRAPH) -> FalkorStore:
         description = f"unix://{socket_path}"
         try:  # the client asks the server what it is (INFO) as it is made
-            db = FalkorDB(unix_socket_path=socket_path, socket_timeout=60, socket_connect_timeout=5)
+            db = FalkorDB(
+                unix_socket_path=socket_path, socket_timeout=60, socket_connect_timeout=5,
+                # so the engine's starter can tell this process's connections from others'
+                client_name=connection_name(),
+            )
         except redis.RedisError as e:
             raise EngineUnavailable(f"graph engine unreachable ({description}): {e}") from e
         return cls(db, graph_name, description=description)
