@@ -4,8 +4,10 @@ embedded engine handling: found by probing, a load's end stopped the engine unde
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -79,3 +81,65 @@ def test_a_loads_end_leaves_the_engine_to_those_still_using_it(tmp_path: Path) -
     finally:
         store.close()
     assert engine.pid is None and not engine.is_alive()  # the last user stopped it
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_the_workers_of_a_killed_serve_end_with_it(tmp_path: Path) -> None:
+    """``kill -9`` of ``serve --workers 2``: its workers went on answering on the port,
+    unsupervised, and the next ``serve`` could not bind it."""
+    import httpx
+
+    from tests.live_server import free_port
+
+    port = free_port()
+    serve = subprocess.Popen(
+        [*CLI, "serve", "--port", str(port), "--workers", "2"], env=_env(tmp_path / "data"),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    workers: set[int] = set()
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert serve.poll() is None and time.monotonic() < deadline, "serve did not start"
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        # uvicorn's workers, not the engine (which runs in its own session and is reused)
+        workers = {p for p in _children(serve.pid)
+                   if "redis-server" not in Path(f"/proc/{p}/cmdline").read_text()}
+        assert len(workers) >= 2
+        serve.kill()
+        serve.wait(timeout=10)
+        deadline = time.monotonic() + 20
+        while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_alive(p) for p in workers)
+    finally:
+        for p in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(p, signal.SIGKILL)
+        EmbeddedEngine(tmp_path / "data").stop(force=True)
