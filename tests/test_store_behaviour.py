@@ -124,16 +124,23 @@ def test_an_engine_that_drops_connections_is_engine_unavailable_for_every_comman
     listener.listen()
 
     def answer_info_then_hang_up() -> None:
-        """Enough of a server for the client to be made; then it dies on every command."""
+        """Enough of a server for the client to be made (the name every connection
+        gives itself, INFO); then it dies on every command."""
         while True:
             try:
                 conn, _ = listener.accept()
             except OSError:
                 return
             with conn:
-                while b"INFO" in conn.recv(65536).upper():
-                    info = b"redis_mode:standalone\r\n"
-                    conn.sendall(b"$%d\r\n%s\r\n" % (len(info), info))
+                while True:
+                    asked = conn.recv(65536).upper()
+                    if b"SETNAME" in asked:
+                        conn.sendall(b"+OK\r\n")
+                    elif b"INFO" in asked:
+                        info = b"redis_mode:standalone\r\n"
+                        conn.sendall(b"$%d\r\n%s\r\n" % (len(info), info))
+                    else:
+                        break
 
     threading.Thread(target=answer_info_then_hang_up, daemon=True).start()
     store = FalkorStore.from_socket(path, "g")
