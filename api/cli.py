@@ -11,9 +11,11 @@ import dataclasses
 import datetime as dt
 import fcntl
 import json
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, TypeVar
 
 import typer
@@ -23,7 +25,7 @@ from api.cli_analyze import analyze_app
 from api.cli_audit import audit_app
 from api.cli_bench import bench_app
 from api.cli_feedback import feedback_app
-from api.settings import load_settings
+from api.settings import check_audit_dir, load_settings
 from schema.errors import CreditGraphError, EngineUnavailable, InvalidInput
 
 T = TypeVar("T")
@@ -86,6 +88,9 @@ def serve(
     from api.engine import open_store
 
     settings = load_settings()
+    # Before the engine: an audit log that cannot be written fails every keyed request
+    # while /healthz says ok, so it stops start-up instead.
+    check_audit_dir(settings)
     n = workers or settings.workers
     # The engine is opened here rather than in the app's lifespan so that an engine that
     # cannot start ends as one line on stderr, not as a server traceback. With several
@@ -266,9 +271,39 @@ def generate(
     from api.progress import row_progress
     from loaders.generator import generate as run_generate
 
-    with row_progress() as progress:
-        stats = run_generate(entities, seed, out, progress=lambda n: progress("generate", n))
+    # The file is renamed into place only when complete (loaders/generator.py): stopped
+    # or failed, --out is left as it was.
+    try:
+        with _terminate_raises(), row_progress() as progress:
+            stats = run_generate(entities, seed, out, progress=lambda n: progress("generate", n))
+    except KeyboardInterrupt as e:
+        typer.echo(f"credit-graph: generate interrupted; nothing was written to {out}", err=True)
+        raise typer.Exit(143 if isinstance(e, _Terminated) else 130) from None
+    except OSError as e:
+        raise InvalidInput(
+            f"--out: cannot write {out}: {e.strerror or type(e).__name__}; nothing was written"
+        ) from None
     typer.echo(json.dumps(dataclasses.asdict(stats), ensure_ascii=False, indent=2))
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, like Ctrl-C."""
+
+
+@contextlib.contextmanager
+def _terminate_raises() -> Iterator[None]:
+    """Python's default for SIGTERM (``timeout``, ``kill``, systemd) ends the process at
+    once, running no ``finally``: a half-written temporary file would stay behind. In
+    here SIGTERM raises ``_Terminated`` instead, so clean-up runs as on Ctrl-C."""
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise _Terminated
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @providers_app.command("report")

@@ -6,9 +6,15 @@ so validation errors are rewritten into ``ConfigError`` messages here.
 
 from __future__ import annotations
 
+import errno
+import io
+import os
+import re
+import tempfile
 from pathlib import Path
 from typing import Literal
 
+from dotenv.parser import parse_stream
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -17,6 +23,11 @@ from schema.errors import ConfigError
 
 PREFIX = "CREDIT_GRAPH_"
 POLICIES = ("nantong", "wuhan", "huancui", "zhengzhou", "yangjiang")
+ENV_FILE = ".env"
+#: The variable a broken ``.env`` line was meant to set: ``NAME=`` ...
+_ASSIGNED = re.compile(r"(?:export\s+)?([A-Za-z_]\w*)\s*=")
+#: ... or, with no ``=`` at all, a name of ours at the start of the line.
+_OURS = re.compile(rf"(?:export\s+)?({PREFIX}\w*)", re.IGNORECASE)
 
 
 def _default_data_dir() -> Path:
@@ -25,7 +36,7 @@ def _default_data_dir() -> Path:
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix=PREFIX, env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix=PREFIX, env_file=ENV_FILE, env_file_encoding="utf-8", extra="ignore"
     )
 
     engine: Literal["embedded", "neo4j"] = "embedded"
@@ -96,6 +107,24 @@ class Settings(BaseSettings):
     def audit_path(self) -> Path:
         return self.audit_dir or self.data_dir / "audit"
 
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _data_dir_unset_when_empty(cls, v: object) -> object:
+        """An empty ``CREDIT_GRAPH_DATA_DIR=`` is unset, as an empty URL is: as a path it
+        is the working directory, where the engine's files and the check-id secret
+        landed unnoticed and a later run from elsewhere did not find them."""
+        if isinstance(v, str) and not v.strip():
+            return _default_data_dir()
+        return v
+
+    @field_validator("audit_dir", mode="before")
+    @classmethod
+    def _audit_dir_unset_when_empty(cls, v: object) -> object:
+        """Empty is unset (``<data dir>/audit``), not the working directory."""
+        if isinstance(v, str) and not v.strip():
+            return None
+        return v
+
     @field_validator("falkordb_url")
     @classmethod
     def _url_scheme(cls, v: str | None) -> str | None:
@@ -118,8 +147,75 @@ class Settings(BaseSettings):
         return v
 
 
+def _check_env_file(path: Path) -> None:
+    """Refuse a ``.env`` that pydantic-settings would misread, naming file and line.
+
+    Read as it is, a file that is not UTF-8 (GB18030 from a Chinese editor, UTF-16 from
+    Notepad) ended start-up in a ``UnicodeDecodeError`` traceback, and a line python-dotenv
+    cannot parse (an unclosed quote) was skipped with a warning: the service then ran on
+    the default of that setting, e.g. another city's policy. Every broken line stops
+    start-up, whatever its variable, since the file is this service's configuration.
+    The values are never shown: the file holds the Neo4j password.
+    """
+    if not path.is_file():  # none, or a FIFO that a second read would find empty
+        return
+    shown = path.absolute()
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise ConfigError(f"{shown}: cannot read it: {e.strerror or e}") from None
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\0" in raw:
+        raise ConfigError(f"{shown}: is UTF-16 text (as Notepad saves it); save it as UTF-8")
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise ConfigError(
+            f"{shown}: line {line} is not UTF-8 text (byte 0x{raw[e.start]:02x}, GB18030 "
+            "perhaps); save it as UTF-8"
+        ) from None
+    # Read as python-dotenv reads it (universal newlines), so the lines are its lines.
+    with io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8") as text:
+        for binding in parse_stream(text):
+            if not binding.error:
+                continue
+            statement = binding.original.string
+            # The statement starts with the blank lines before it; its line number does not.
+            body = statement.lstrip()
+            line = binding.original.line + statement[: len(statement) - len(body)].count("\n")
+            found = _ASSIGNED.match(body) or _OURS.match(body)
+            name = f"{found.group(1)}: " if found else ""
+            raise ConfigError(
+                f"{name}{shown} line {line} cannot be read as NAME=value (an unclosed "
+                "quote?); fix the line"
+            )
+
+
+def check_audit_dir(settings: Settings) -> None:
+    """Stop ``serve`` at start when the audit log cannot be written.
+
+    Without this an unusable directory (``/proc/nope``, one under a regular file, one
+    without write permission) let the service start, and /healthz say ok, while every
+    keyed request was answered ``AUDIT_UNAVAILABLE``. The log itself is still opened on
+    first use (api/app.py); this only proves the directory can be made and written.
+    """
+    path = settings.audit_path
+    name = f"{PREFIX}AUDIT_DIR" if settings.audit_dir is not None else f"{PREFIX}DATA_DIR"
+    try:
+        if path.exists() and not path.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR))
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path, prefix=".write-test-"):
+            pass
+    except OSError as e:
+        raise ConfigError(
+            f"{name}: cannot write the audit log in {path}: {e.strerror or type(e).__name__}"
+        ) from None
+
+
 def load_settings(**overrides: object) -> Settings:
     """Read settings; turn the first invalid value into a one-line ``ConfigError``."""
+    _check_env_file(Path(ENV_FILE))
     try:
         settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as e:

@@ -7,6 +7,7 @@ it even when routed to another cluster member.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,6 +16,7 @@ from neo4j import GraphDatabase, ManagedTransaction
 from neo4j.exceptions import (
     ClientError,
     ConstraintError,
+    DriverError,
     Neo4jError,
     ServiceUnavailable,
     SessionExpired,
@@ -37,6 +39,25 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _reason(error: BaseException) -> str:
+    """The driver's message on one line; for a routing URI (``neo4j://``), whose message
+    is only "Unable to retrieve routing information", also why the first router failed."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    cause = error.__cause__
+    if isinstance(cause, BaseExceptionGroup) and cause.exceptions:
+        text += f" ({' '.join(str(cause.exceptions[0]).split())})"
+    return text
+
+
+class _NoRoutingErrorLine(logging.Filter):
+    """The driver logs "Unable to retrieve routing information" at ERROR and then raises
+    it; the raised error is reported (``ping``: one line on stderr), so the log line is
+    only a second copy."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != "Unable to retrieve routing information"
+
+
 class Neo4jStore(GraphStore):
     engine_name = "neo4j"
 
@@ -50,6 +71,9 @@ class Neo4jStore(GraphStore):
         max_retry_time: float = 15.0,
     ) -> None:
         self.dialect = Neo4jDialect()
+        pool_log = logging.getLogger("neo4j.pool")
+        if not any(isinstance(f, _NoRoutingErrorLine) for f in pool_log.filters):
+            pool_log.addFilter(_NoRoutingErrorLine())
         auth = (user, password or "") if user else None
         try:
             self._driver = GraphDatabase.driver(
@@ -99,12 +123,19 @@ class Neo4jStore(GraphStore):
             raise KeyTaken(UNIQUE_KEY_TAKEN) from None
 
     def ping(self) -> None:
+        """Every failure to reach the server is ``EngineUnavailable`` naming the variable.
+
+        A refused connection, an unresolvable name or no routing table is the driver's
+        ``ServiceUnavailable``, a ``DriverError`` and not a ``Neo4jError``: without it
+        here a mistyped URI ended ``serve``, ``check`` and ``load`` in a traceback. The
+        driver's message spans lines; the CLI prints this one as its whole answer.
+        """
         try:
             self._driver.verify_connectivity()
-        except Neo4jError as e:
-            raise EngineUnavailable(f"Neo4j unreachable ({self.description}): {e}") from e
-        except OSError as e:
-            raise EngineUnavailable(f"Neo4j unreachable ({self.description}): {e}") from e
+        except (Neo4jError, DriverError, OSError) as e:
+            raise EngineUnavailable(
+                f"CREDIT_GRAPH_NEO4J_URI: cannot use {self.description!r}: {_reason(e)}"
+            ) from e
 
     def close(self) -> None:
         self._driver.close()

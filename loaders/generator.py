@@ -26,9 +26,13 @@ The data's "today" is fixed at 2026-11-01 (``TODAY``): nothing depends on the cl
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import errno
 import math
+import os
 import random
+import secrets
 import shutil
 import tempfile
 import time
@@ -2481,20 +2485,40 @@ class _Generator:
     # ================================================================== driver
 
     def run(self, out: Path, progress: Progress | None) -> GenerateStats:
+        """Write to a temporary file beside ``out``, renamed into place when complete.
+
+        Written in place, an interrupted run (Ctrl-C, SIGTERM, a full disk, "File too
+        large") left a prefix of valid lines that loaded without complaint as if it were
+        the data set. Now ``out`` is the whole file or what it was before, and the
+        temporary file is removed on any failure (not on SIGKILL: it is hidden,
+        ``.NAME.*.part``). A symlink keeps pointing at the file it names.
+        """
         started = time.perf_counter()
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with (
-            out.open("wb", buffering=1 << 22) as fh,
-            tempfile.TemporaryFile(dir=out.parent, prefix=".roles-") as spool,
-        ):
-            self.sink = _Sink(fh, progress)
-            self.organisations()
-            self.psink = self.sink
-            self.rsink = _Sink(spool, progress)
-            self.roles()
-            spool.seek(0)
-            shutil.copyfileobj(spool, fh, 1 << 22)
-            self.records()
+        if out.is_dir():  # found now, not by the rename after all the work
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(out))
+        target = out.resolve() if out.is_symlink() else out
+        target.parent.mkdir(parents=True, exist_ok=True)
+        part = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+        # 0o666 less the umask, as the file written in place had, not mkstemp's 0o600.
+        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            with (
+                open(fd, "wb", buffering=1 << 22) as fh,
+                tempfile.TemporaryFile(dir=target.parent, prefix=".roles-") as spool,
+            ):
+                self.sink = _Sink(fh, progress)
+                self.organisations()
+                self.psink = self.sink
+                self.rsink = _Sink(spool, progress)
+                self.roles()
+                spool.seek(0)
+                shutil.copyfileobj(spool, fh, 1 << 22)
+                self.records()
+            os.replace(part, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                part.unlink(missing_ok=True)
+            raise
         s = self.stats
         s.entities = len(self.codes)
         s.persons = len(self.pcodes)
@@ -2511,7 +2535,8 @@ def generate(
     """Write a synthetic province of ``entities`` organisations to ``out`` (JSON Lines).
 
     Same ``entities`` and ``seed``, same bytes. ``progress(n)`` is told of every chunk
-    of ``n`` rows written.
+    of ``n`` rows written. ``out`` appears (or is replaced) only once it is complete: a
+    failure or interruption leaves it as it was.
     """
     if entities < 1:
         raise ValueError("entities must be at least 1")

@@ -4,12 +4,16 @@ ownership cycles, shell clusters, branches, changes of legal representative)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import re
+import resource
+import signal
 import subprocess
 import sys
+import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from itertools import pairwise
@@ -159,6 +163,8 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path) -> None:
     generate(300, 12, c)
     assert a.read_bytes() == b.read_bytes()
     assert a.read_bytes() != c.read_bytes()
+    # Written beside and renamed into place: nothing else is left there.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.jsonl", "b.jsonl", "c.jsonl"]
 
 
 def test_same_bytes_in_another_process_with_another_hash_seed(tmp_path: Path) -> None:
@@ -457,3 +463,84 @@ def test_organisation_codes_never_repeat_within_a_code_space() -> None:
         codes = [gen._uscc(kind, 0, old) for _ in range(50_000)]
         assert len(set(codes)) == len(codes)
         assert all(uscc.is_valid(c) for c in codes[:2000])
+
+
+# ------------------------------------------------------- the command: failures, interruption
+
+CLI = [sys.executable, "-m", "api.cli"]
+
+
+def assert_one_line(stderr: str, prefix: str) -> None:
+    assert "Traceback" not in stderr, stderr
+    assert "\n" not in stderr.strip() and stderr.startswith(prefix), stderr
+
+
+@pytest.mark.parametrize("out", ["/proc/x.jsonl", "<a directory>", ""])
+def test_generate_to_an_unwritable_out_ends_in_one_line(out: str, tmp_path: Path) -> None:
+    target = str(tmp_path) if out == "<a directory>" else out  # "" is the working directory
+    done = subprocess.run(
+        [*CLI, "generate", "--entities", "5", "--out", target],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert_one_line(done.stderr, "credit-graph: INVALID_INPUT: --out: cannot write ")
+    assert done.stdout == "" and list(tmp_path.iterdir()) == []
+
+
+def _some_rows_written(directory: Path, more_than: int) -> bool:
+    for p in directory.iterdir():
+        with contextlib.suppress(FileNotFoundError):  # a file renamed or removed meanwhile
+            if p.is_file() and p.stat().st_size > more_than:
+                return True
+    return False
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_interrupted_generate_leaves_out_as_it_was(sig: signal.Signals, tmp_path: Path) -> None:
+    """Stopped half-way (``timeout``, ``kill``, Ctrl-C), generate left tens of thousands of
+    valid lines that loaded with exit 0 as if they were the data set."""
+    out = tmp_path / "part.jsonl"
+    earlier = b"an earlier data set\n"
+    if sig == signal.SIGINT:  # a file already there stays as it was
+        out.write_bytes(earlier)
+    proc = subprocess.Popen(
+        [*CLI, "generate", "--entities", "300000", "--seed", "3", "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # A shell without job control starts background commands with SIGINT ignored.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while not _some_rows_written(tmp_path, len(earlier)):
+            assert proc.poll() is None and time.monotonic() < deadline, "nothing written"
+            time.sleep(0.05)
+        proc.send_signal(sig)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == 128 + sig
+    assert_one_line(stderr, f"credit-graph: generate interrupted; nothing was written to {out}")
+    assert stdout == ""
+    if sig == signal.SIGINT:
+        assert [p.name for p in tmp_path.iterdir()] == [out.name]
+        assert out.read_bytes() == earlier
+    else:
+        assert list(tmp_path.iterdir()) == []
+
+
+def test_generate_past_the_file_size_limit_leaves_no_partial_file(tmp_path: Path) -> None:
+    """"File too large" (a ulimit, a FAT32 stick) gave a traceback and a partial file."""
+
+    def limit_file_size() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, 1_000_000))
+
+    out = tmp_path / "big.jsonl"
+    done = subprocess.run(
+        [*CLI, "generate", "--entities", "3000", "--out", str(out)],
+        capture_output=True, text=True, timeout=120, preexec_fn=limit_file_size,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert_one_line(done.stderr, f"credit-graph: INVALID_INPUT: --out: cannot write {out}: ")
+    assert "File too large" in done.stderr
+    assert list(tmp_path.iterdir()) == []
