@@ -312,6 +312,10 @@ def _text_problem(data: dict[Any, Any], max_field_chars: int) -> RowRejected | N
     return RowRejected(first.category, first.reason, drop_fields=tuple(dropped))
 
 
+#: A file may come from a day ahead of the loader's clock (time zones).
+_CLOCK_SLACK = dt.timedelta(days=1)
+
+
 def parse_row(
     data: Any,
     line: int,
@@ -354,5 +358,18 @@ def parse_row(
                 "under_age",
                 f"code: the person is {age}, under the minimum age {policy.min_age} "
                 f"of policy {policy.name} ({policy.minimum_age.article})",
+            )
+    if isinstance(model, Record):
+        # A decision dated after today does not exist yet: a typo (2202 for 2022) that
+        # would ground measures from that day on and make every analysis of the
+        # record's span run to it. Today by the clock, or the day the load is dated if
+        # later (a load replayed as of another day judges by that day).
+        latest = max(today, dt.date.today()) + _CLOCK_SLACK
+        if model.decided_on > latest:
+            raise RowRejected(
+                "bad_date",
+                f"decided_on: {model.decided_on.isoformat()} is after today "
+                f"({(latest - _CLOCK_SLACK).isoformat()}): no decision is submitted before "
+                "it is made",
             )
     return ParsedRow(line, row_type, model)  # type: ignore[arg-type]

@@ -382,3 +382,15 @@ def test_an_empty_csv_and_a_zip_without_a_workbook_are_unreadable(
     summary = _load(store, [empty, tmp_path / "entity.xlsx"])
     assert summary.exit_code == 2 and summary.read == 0 and len(summary.unreadable) == 2
     assert summary.rejects_files == []
+
+
+def test_a_decision_dated_after_the_file_arrived_is_refused(
+    store: GraphStore, write_jsonl: Any
+) -> None:
+    """2202 for 2022: it would ground measures from 2202 on, and analyses ran to it."""
+    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()  # time zones
+    rows = [entity(CO), record("R1", CO, "2202-06-01"), record("R2", CO, tomorrow)]
+    summary = _load(store, [write_jsonl(rows)])
+    assert summary.rejected == {"bad_date": 1} and summary.loaded == 2, summary.as_dict()
+    reason = json.loads(Path(summary.rejects_files[0]).read_text(encoding="utf-8"))["reason"]
+    assert "2202-06-01" in reason and "is after today" in reason
