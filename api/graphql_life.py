@@ -20,6 +20,7 @@ from api import objections as obj
 from api import repairs as rep
 from api.context import RequestContext
 from api.graphql_types import CreditRecord, ctx_of
+from api.log_masking import mask_id_runs
 from api.record_procedures import (
     Actor,
     is_concerned,
@@ -29,7 +30,7 @@ from api.record_procedures import (
 from graph.record_versions import with_content_on
 from graph.store import GraphStore
 from queries import life
-from schema.access import CallerRole, shown_code
+from schema.access import Caller, CallerRole, reveals_id, shown_code
 from schema.errors import Forbidden, NotFound
 from schema.models import Disclosure, ListKind, Severity
 from schema.objection_steps import Step
@@ -83,6 +84,16 @@ class ObjectionStep:
         )
 
 
+def _shown_text(caller: Caller, text: str) -> str:
+    """Caller-typed free text as this caller may read it: ID numbers in clear only for
+    operators and the person they belong to, as for ``subjectCode``."""
+    return mask_id_runs(text, keep=lambda run: reveals_id(caller, run))
+
+
+def _shown_opt(caller: Caller, text: str | None) -> str | None:
+    return None if text is None else _shown_text(caller, text)
+
+
 @strawberry.type(name="Objection", description="An objection (异议) against a record.")
 class ObjectionType:
     id: str
@@ -116,14 +127,16 @@ class ObjectionType:
         return cls(
             id=v.id, record_id=v.record_uid,
             subject_code=shown_code(ctx.caller, str(p.get("subject", ""))),
-            reason=str(p.get("reason", "")), status=str(p.get("status")),
+            reason=_shown_text(ctx.caller, str(p.get("reason", ""))),
+            status=str(p.get("status")),
             filed_on=filed, filed_by=str(p.get("filed_by", "")),
             forwarded_on=as_date(p.get("forwarded_on")), complex=bool(p.get("complex")),
             provider_due=as_date(p.get("provider_due")), replied_on=as_date(p.get("replied_on")),
             verdict=obj.Verdict(p["verdict"]) if p.get("verdict") else None,
-            reply_note=p.get("reply_note"), resolved_on=as_date(p.get("resolved_on")),
+            reply_note=_shown_opt(ctx.caller, p.get("reply_note")),
+            resolved_on=as_date(p.get("resolved_on")),
             outcome=obj.Outcome(p["outcome"]) if p.get("outcome") else None,
-            effect=p.get("effect"), note=p.get("note"),
+            effect=p.get("effect"), note=_shown_opt(ctx.caller, p.get("note")),
             still_disputed=bool(p.get("still_disputed")), steps=steps,
             overdue=any(s.overdue for s in steps),
             calendar_approximate=any(s.calendar_approximate for s in steps),
@@ -274,7 +287,7 @@ async def record_repairs(info: Info[Any, Any], props: Mapping[str, Any]) -> list
     return [RepairType.of(v) for v in views]
 
 
-def _history(store: GraphStore, uid: str) -> RecordHistory:
+def _history(store: GraphStore, uid: str, caller: Caller) -> RecordHistory:
     events = [e["event"] for e in store.read(life.EVENTS_OF_RECORD, {"uid": uid})]
     versions = [v["version"] for v in store.read(life.VERSIONS_OF_RECORD, {"uid": uid})]
     return RecordHistory(
@@ -282,7 +295,8 @@ def _history(store: GraphStore, uid: str) -> RecordHistory:
             RecordEvent(
                 id=e.get("id"), kind=str(e.get("kind")), actor=e.get("actor"),
                 actor_role=e.get("actor_role"), at=e.get("at"), on=as_date(e.get("on")),
-                reason=e.get("reason"), ref=e.get("ref"), due_on=as_date(e.get("due")),
+                reason=_shown_opt(caller, e.get("reason")), ref=e.get("ref"),
+                due_on=as_date(e.get("due")),
                 from_status=e.get("from_status"), to_status=e.get("to_status"),
             )
             for e in events
@@ -306,7 +320,7 @@ async def record_history(info: Info[Any, Any], props: Mapping[str, Any]) -> Reco
     ctx = ctx_of(info)
     if not _may_see_details(ctx, props):
         raise Forbidden("a record's history is for its subject, its provider and operators")
-    return await run_in_threadpool(_history, ctx.state.store, str(props["uid"]))
+    return await run_in_threadpool(_history, ctx.state.store, str(props["uid"]), ctx.caller)
 
 
 # --------------------------------------------------------------------------- roots

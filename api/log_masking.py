@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 
 from schema.codes import mask_id_number
 
@@ -30,6 +31,19 @@ def mask_name(name: str) -> str:
     run masked, wherever it sits in the name. The caller picks the name, so it may carry
     an ID number, and the name is kept (audit log) and exposed (``/metrics``, public)."""
     return ID_RUN_IN_NAME.sub(lambda m: mask_id_number(m.group(0)), name)
+
+
+def mask_id_runs(text: str, *, keep: Callable[[str], bool]) -> str:
+    """Free text typed by a caller (an objection's reason, a note) with every
+    ID-number-like digit run masked unless ``keep`` says the reader may see it.
+
+    Such text is shown back to providers and other readers who may not see ID numbers
+    (only ``subjectCode`` was masked), and anyone may write an ID number into it; the
+    run is found as in ``mask_name`` because a Chinese sentence glues digits to words.
+    """
+    return ID_RUN_IN_NAME.sub(
+        lambda m: m.group(0) if keep(m.group(0)) else mask_id_number(m.group(0)), text
+    )
 
 
 class MaskIdNumbers(logging.Filter):

@@ -28,6 +28,7 @@ from api.record_procedures import (
     now_iso,
     record_for,
     require_text,
+    standing_day,
     step_day,
 )
 from graph.store import GraphStore
@@ -158,13 +159,20 @@ def file_objection(
     reason = require_text(reason, "reason")
     rec = record_for(store, rules, actor, record_uid,
                      who="the record's subject, a person it names, or an operator")
-    day = step_day(on, actor, not_before=None, what="")
-    pending = [w for w in objection_windows(rec.props) if w.resolved_on is None]
+    day = step_day(on, actor, not_before=rec.decided_on, what="the record's decision")
+    windows = objection_windows(rec.props)
+    pending = [w for w in windows if w.resolved_on is None]
     if pending:
         raise InvalidInput(
             f"recordId: objection {pending[0].id} on this record is still pending"
         )
-    state = rec.state(rules.policy, day)
+    resolved = [w.resolved_on for w in windows if w.resolved_on is not None]
+    if resolved and day < max(resolved):
+        raise InvalidInput(f"on: {day.isoformat()} is before the last objection on this record "
+                           f"was resolved ({max(resolved).isoformat()})")
+    # Judged as the record stands now, not as it stood on a backdated filing day: a record
+    # deleted or revoked since leaves nothing to object to.
+    state = rec.state(rules.policy, standing_day(rec, day, actor.today))
     if state.standing.value in ("deleted", "revoked", "withdrawn", "repaired"):
         raise InvalidInput(f"recordId: the record is {state.standing.value}; nothing to object to")
     oid = new_id("obj")
@@ -256,9 +264,10 @@ def resolve_objection(
     props, uid = _get(store, objection_id)
     if props.get("status") != PENDING:
         raise InvalidInput("objectionId: already resolved")
-    filed = as_date(props["filed_on"])
-    replied = as_date(props.get("replied_on"))
-    day = step_day(on, actor, not_before=replied or filed, what="the previous step")
+    steps_done = [d for d in (as_date(props["filed_on"]), as_date(props.get("forwarded_on")),
+                              as_date(props.get("replied_on"))) if d is not None]
+    # The latest step done so far: a resolution may not precede the forwarding either.
+    day = step_day(on, actor, not_before=max(steps_done), what="the previous step")
     policy = rules.policy
     if outcome is Outcome.CORRECTED:
         if correction is None or not correction.changes():

@@ -23,7 +23,7 @@ from queries import life
 from schema.access import AccessRules, Caller, CallerRole
 from schema.errors import Forbidden, InvalidInput, NotFound
 from schema.policy import Policy
-from schema.record_life import RecordState, record_state, state_entry
+from schema.record_life import RecordState, latest_change_on, record_state, state_entry
 from schema.record_view import as_date
 
 
@@ -156,6 +156,14 @@ def step_day(on: dt.date | None, actor: Actor, *, not_before: dt.date | None, wh
             f"on: {day.isoformat()} is before {what} ({not_before.isoformat()})"
         )
     return day
+
+
+def standing_day(rec: StoredRecord, day: dt.date, today: dt.date) -> dt.date:
+    """The day to judge whether a procedure may still act on the record: ``day``, or the
+    latest state change already recorded if later. A backdated step must not reach a
+    record as it stood before it was deleted, revoked or repaired."""
+    latest = latest_change_on(rec.props, today)
+    return max(day, latest) if latest is not None else day
 
 
 def change_status(

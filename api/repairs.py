@@ -31,6 +31,7 @@ from api.record_procedures import (
     operator_or_provider,
     record_for,
     require_text,
+    standing_day,
     step_day,
 )
 from graph.store import GraphStore
@@ -38,7 +39,7 @@ from queries import life
 from schema.access import AccessRules
 from schema.errors import CreditGraphError, Forbidden, InvalidInput, NotFound
 from schema.policy import Policy, add_years
-from schema.record_life import Standing, deadline
+from schema.record_life import Standing, deadline, status_without
 from schema.record_view import as_date
 
 REQUESTED, IN_PUBLICITY, APPROVED = "requested", "in_publicity", "approved"
@@ -69,8 +70,10 @@ def revoke_record(
     reason = require_text(reason, "reason")
     rec = record_for(store, rules, actor, record_uid, allowed=operator_or_provider,
                      who="an operator or the record's provider")
-    day = step_day(notice_on, actor, not_before=None, what="")
-    state = rec.state(rules.policy, day)
+    day = step_day(notice_on, actor, not_before=rec.decided_on, what="the record's decision")
+    # A backdated notice must not slip under a change recorded since (a deletion, an
+    # earlier revocation): judge the record as it stands on the later of the two days.
+    state = rec.state(rules.policy, standing_day(rec, day, actor.today))
     if state.standing.value in ("revoked", "deleted", "withdrawn"):
         raise InvalidInput(f"recordId: the record is already {state.standing.value}")
     wd = rules.policy.revocation.platform_working_days
@@ -138,8 +141,11 @@ def request_repair(
 ) -> RepairView:
     policy = rules.policy
     reason = require_text(reason, "reason")
-    rec = record_for(store, rules, actor, record_uid,
-                     who="the record's subject, a person it names, or an operator")
+    # Repair is the subject's own procedure (docs/api.md); a person the record only
+    # names as responsible may object to it, not ask for the subject's record to be
+    # repaired.
+    rec = record_for(store, rules, actor, record_uid, allowed=operator_or_own_subject,
+                     who="the record's subject or an operator")
     if not policy.repair.available:
         raise ProcedureNotAvailable(
             f"the {policy.name} policy has no credit repair ({policy.repair.article}: "
@@ -188,6 +194,16 @@ def decide_repair(
     rule = policy.repair
     update: dict[str, Any] = {"decided_on": day.isoformat(), "decided_by": actor.name,
                               "note": note, "approved": approve}
+    if approve:
+        # The record may have been revoked, deleted or withdrawn since the request: a
+        # record that grounds nothing any more cannot be repaired (Huancui Art. 30-31), and
+        # approving would turn "revoked" into "repaired" in its history.
+        standing = rec.state(policy, standing_day(rec, day, actor.today)).standing
+        if standing in _ENDED:
+            raise ProcedureNotAvailable(
+                f"repair conditions not met: the record is {standing.value} "
+                f"({rule.article})"
+            )
     if not approve:
         update["status"] = REJECTED
         note_event(store, rec, actor, kind="repair_rejected", on=day, reason=note, ref=repair_id)
@@ -208,7 +224,7 @@ def decide_repair(
                       status=IN_PUBLICITY if effective > day else APPROVED)
         platform_due = (deadline(day, rule.platform_working_days).due
                         if rule.platform_working_days is not None else None)
-        change_status(
+        update["state_event"] = change_status(
             store, rec, actor, status="repaired", kind="repaired", on=effective,
             reason=note or f"credit repair approved ({rule.article})", ref=repair_id,
             due=platform_due,
@@ -236,13 +252,35 @@ def cancel_repair(
     if props["status"] != IN_PUBLICITY or effective is None or day >= effective:
         raise InvalidInput("repairId: only a repair still in its publicity can be stopped")
     rec = load_record(store, uid)
-    change_status(store, rec, actor, status="active", kind="repair_cancelled", on=effective,
+    # Undo only the repair: what other procedures recorded since (a revocation during the
+    # publicity) still stands from the day the repair would have taken effect.
+    restored = status_without(rec.props, effective, _repair_state_event(rec, props, effective))
+    change_status(store, rec, actor, status=restored, kind="repair_cancelled", on=effective,
                   reason=reason, ref=repair_id)
     update = {"status": CANCELLED, "cancelled_on": day.isoformat(), "cancel_reason": reason,
               "cancelled_by": actor.name}
     props.update(update)
     store.write_one(life.UPDATE_REPAIR, {"id": repair_id, "props": update})
     return RepairView(props, uid)
+
+
+#: Standings after which a record grounds nothing for good and cannot be repaired.
+_ENDED = frozenset({Standing.REVOKED, Standing.DELETED, Standing.WITHDRAWN, Standing.REPAIRED,
+                    Standing.ARCHIVED})
+
+
+def _repair_state_event(rec: StoredRecord, props: Mapping[str, Any], effective: dt.date) -> str:
+    """The event of the repair's ``repaired`` entry. Repairs approved before the event
+    was kept on the repair are found by their entry: the last ``repaired`` one dated on
+    the day the repair takes effect (one repair of a record is open at a time)."""
+    if props.get("state_event"):
+        return str(props["state_event"])
+    found = ""
+    for raw in rec.props.get("states") or []:
+        day, status, event_id = str(raw).split("|", 2)
+        if status == "repaired" and day == effective.isoformat():
+            found = event_id
+    return found
 
 
 def _get_repair(store: GraphStore, repair_id: str) -> tuple[dict[str, Any], str]:

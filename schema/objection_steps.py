@@ -30,9 +30,17 @@ class Step:
     due: dt.date | None
     approximate: bool
     done_on: dt.date | None
+    closed_on: dt.date | None = None  # the objection's resolution, if any
 
     def overdue_on(self, day: dt.date) -> bool:
-        """Not done and its due date has passed (the due day itself is still in time)."""
+        """Not done and its due date has passed (the due day itself is still in time).
+
+        An objection resolved by the due day no longer waits for this step, so the step
+        was never missed: flagging it would tell a regulator the provider broke a deadline
+        it no longer had (and disagree with ``record_state``, which withholds nothing).
+        """
+        if self.closed_on is not None and self.due is not None and self.closed_on <= self.due:
+            return False
         return self.done_on is None and self.due is not None and day > self.due
 
     @property
@@ -43,14 +51,14 @@ class Step:
 
 def _step(
     name: str, rule: DeadlineRule, starts: dt.date | None, done: dt.date | None,
-    *, days: int | None = None,
+    *, days: int | None = None, closed: dt.date | None = None,
 ) -> Step:
     wd = rule.working_days if days is None else days
     due, approx = None, False
     if starts is not None and wd is not None:
         d = deadline(starts, wd)
         due, approx = d.due, d.approximate
-    return Step(name, rule.action, rule.article, wd, starts, due, approx, done)
+    return Step(name, rule.action, rule.article, wd, starts, due, approx, done, closed)
 
 
 def provider_working_days(policy: Policy, complex_case: bool) -> int | None:
@@ -75,15 +83,17 @@ def objection_steps(objection: Mapping[str, Any], policy: Policy) -> list[Step]:
     replied = as_date(objection.get("replied_on"))
     resolved = as_date(objection.get("resolved_on"))
     platform_done = forwarded or resolved
-    steps = [_step("first_step", rules.first_step, filed, platform_done)]
+    steps = [_step("first_step", rules.first_step, filed, platform_done, closed=resolved)]
     if rules.second_step is not None:
         after_first = steps[0].due or filed
-        steps.append(_step("second_step", rules.second_step, after_first, platform_done))
+        steps.append(_step("second_step", rules.second_step, after_first, platform_done,
+                           closed=resolved))
     complex_case = bool(objection.get("complex"))
     steps.append(_step(
         "provider_verification", rules.provider_verification, forwarded,
         replied if forwarded else None,
-        days=provider_working_days(policy, complex_case),
+        days=provider_working_days(policy, complex_case), closed=resolved,
     ))
-    steps.append(_step("afterwards", rules.afterwards, replied, resolved if replied else None))
+    steps.append(_step("afterwards", rules.afterwards, replied, resolved if replied else None,
+                       closed=resolved))
     return steps

@@ -88,6 +88,25 @@ def status_on(rec: Mapping[str, Any], day: dt.date) -> str:
     return status
 
 
+def status_without(rec: Mapping[str, Any], day: dt.date, event_id: str) -> str:
+    """The status on ``day`` as if the entry made by ``event_id`` had never been made.
+
+    Undoing one procedure (a repair stopped in its publicity) must give back what the
+    other procedures made of the record, e.g. a revocation recorded since, not ``active``.
+    """
+    kept = [raw for raw in rec.get("states") or [] if str(raw).split("|", 2)[2] != event_id]
+    if not kept:
+        return "active"
+    return status_on({**rec, "states": kept}, day)
+
+
+def latest_change_on(rec: Mapping[str, Any], today: dt.date) -> dt.date | None:
+    """The date of the latest state change already in effect by ``today`` (an approved
+    repair still in its publicity is dated later and is not counted)."""
+    days = [c.effective for c in state_changes(rec) if c.effective <= today]
+    return max(days) if days else None
+
+
 @dataclass(frozen=True)
 class ObjectionWindow:
     """An objection's dated steps as the record carries them.
@@ -116,8 +135,16 @@ class ObjectionWindow:
         return self.replied_on is None or self.replied_on > day
 
     def provider_missed_deadline_by(self, day: dt.date) -> bool:
-        """By ``day``, the deadline had passed without a reply in time (late reply or none)."""
+        """By ``day``, the deadline had passed without a reply in time (late reply or none)
+        while the objection was still pending on the due day.
+
+        Wuhan Art. 31 stops disclosure because the provider failed to verify a *pending*
+        objection; once the platform has resolved it (on or before the due day) no reply
+        is owed any more, so there is no deadline left to miss.
+        """
         if self.provider_due is None or day <= self.provider_due:
+            return False
+        if self.resolved_on is not None and self.resolved_on <= self.provider_due:
             return False
         return self.replied_on is None or self.replied_on > self.provider_due
 

@@ -172,3 +172,26 @@ def test_refusals_carry_codes(clients: dict[str, Client]) -> None:
     # Revoked, the record is hidden from everyone but operators, and cannot be probed.
     assert clients["public"].error_code(RECORD, {"id": "court:R1"}) == "NOT_FOUND"
     assert clients["operator"].data(RECORD, {"id": "court:R1"})["record"]["status"] == "revoked"
+
+
+def test_id_numbers_typed_into_a_reason_are_masked_for_the_provider(
+    clients: dict[str, Client],
+) -> None:
+    """The reason is free text: an ID number in it must not reach a provider in clear
+    when the objection's subjectCode next to it is masked. Operators see it as typed."""
+    file = """mutation($id: String!, $reason: String!) {
+      fileObjection(recordId: $id, reason: $reason) { id } }"""
+    reason = f"法定代表人{REP}已变更"
+    clients["co"].data(file, {"id": "court:R1", "reason": reason})
+    query = """query($id: String!) { record(recordId: $id) {
+      objections { reason } history { events { kind reason } } } }"""
+
+    def shown(client: str) -> list[str]:
+        rec = clients[client].data(query, {"id": "court:R1"})["record"]
+        return [o["reason"] for o in rec["objections"]] + [
+            e["reason"] for e in rec["history"]["events"] if e["kind"] == "objection_filed"
+        ]
+
+    for text in shown("court"):
+        assert REP not in text and REP[-4:] in text and "法定代表人" in text
+    assert shown("operator") == [reason, reason]

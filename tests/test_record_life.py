@@ -531,3 +531,132 @@ def test_monthly_report_counts_only_the_month_asked(
 
     months = ("2025-11", "2025-12", "2026-01", "2026-06", "2026-07", "2026-11")
     assert [applied_in(m) for m in months] == [0, 1, 0, 1, 0, 1]
+
+
+# -- defects found on the demo data (fix-proc) -------------------------------------------
+
+
+def test_wuhan_objection_resolved_before_the_providers_deadline_withholds_nothing(
+    store: GraphStore, write_jsonl: Write
+) -> None:
+    """Wuhan Art. 31 stops disclosure only when the provider misses its deadline on a
+    pending objection; once the platform has resolved it no reply is owed."""
+    world(store, write_jsonl)
+    view = _objection_until_reply(store, "wuhan", None)  # provider due 2026-10-20
+    obj.resolve_objection(store, rules("wuhan"), OPERATOR, objection_id=view.id,
+                          outcome=obj.Outcome.CONFIRMED, note="核实无误", on=D("2026-10-12"))
+    for day in ("2026-10-21", "2026-11-20"):
+        assert check(store, CO, day, "wuhan").restricted
+        assert check(store, REP, day, "wuhan").restricted
+    rec = load_record(store, "t:R1")
+    state = rec.state(load_policy("wuhan"), D("2026-11-20"))
+    assert state.standing is Standing.IN_FORCE and not state.reasons
+    steps = obj.get_objection(store, load_policy("wuhan"), view.id).steps
+    provider = next(s for s in steps if s.name == "provider_verification")
+    assert not provider.overdue_on(D("2026-11-20"))
+
+
+def test_nantong_repair_stopped_after_a_revocation_leaves_the_record_revoked(
+    store: GraphStore, write_jsonl: Write
+) -> None:
+    """Stopping a repair undoes the repair only: a record revoked during the publicity
+    grounds nothing from then on."""
+    world(store, write_jsonl, record("R0", CO, "2025-03-03", kind="tax_arrears",
+                                     severity="serious"))
+    r = rules("nantong")
+    asked = rep.request_repair(store, r, SELF, record_uid="t:R0", reason="已整改",
+                               corrected_on=D("2025-06-01"), commitment=True, on=D("2026-11-16"))
+    rep.decide_repair(store, r, PROVIDER, repair_id=asked.id, approve=True, note=None,
+                      on=D("2026-11-18"))  # effective 2026-11-26
+    rep.revoke_record(store, r, PROVIDER, record_uid="t:R0", reason="行政复议撤销",
+                      notice_on=D("2026-11-19"))
+    rep.cancel_repair(store, r, OPERATOR, repair_id=asked.id, reason="公示期间收到有效异议",
+                      on=D("2026-11-20"))
+    for day in ("2026-11-19", "2026-11-26", "2026-12-31"):
+        basis = {m.basis_record_id for m in check(store, CO, day, "nantong").measures}
+        assert "t:R0" not in basis and "t:R1" in basis
+        rec = load_record(store, "t:R0")
+        assert rec.state(load_policy("nantong"), D(day)).standing is Standing.REVOKED
+
+
+def test_huancui_repair_of_a_record_revoked_since_the_request_is_refused(
+    store: GraphStore, write_jsonl: Write
+) -> None:
+    """A revoked record cannot be repaired (Huancui Art. 30-31): approving the request
+    afterwards must not turn "revoked" into "repaired"."""
+    world(store, write_jsonl)
+    r = rules("huancui")
+    asked = rep.request_repair(store, r, SELF, record_uid="t:R1", reason="已整改",
+                               on=D("2026-11-10"))
+    rep.revoke_record(store, r, PROVIDER, record_uid="t:R1", reason="法院撤销",
+                      notice_on=D("2026-11-11"))
+    with pytest.raises(rep.ProcedureNotAvailable, match="revoked"):
+        rep.decide_repair(store, r, PROVIDER, repair_id=asked.id, approve=True, note=None,
+                          certificate_no="环信修〔2026〕9号", on=D("2026-11-12"))
+    rec = load_record(store, "t:R1")
+    assert rec.state(load_policy("huancui"), D("2026-11-20")).standing is Standing.REVOKED
+    # Rejecting it is still possible: the request gets an answer.
+    done = rep.decide_repair(store, r, PROVIDER, repair_id=asked.id, approve=False,
+                             note="已撤销", on=D("2026-11-12"))
+    assert done.props["status"] == "rejected"
+
+
+def test_objection_cannot_be_resolved_before_it_was_forwarded(
+    store: GraphStore, write_jsonl: Write
+) -> None:
+    world(store, write_jsonl)
+    r = rules("wuhan")
+    view = obj.file_objection(store, r, SELF, record_uid="t:R1", reason="错误",
+                              on=D("2026-11-02"))
+    obj.forward_objection(store, r, OPERATOR, objection_id=view.id, on=D("2026-11-10"))
+    with pytest.raises(InvalidInput, match="2026-11-10"):
+        obj.resolve_objection(store, r, OPERATOR, objection_id=view.id,
+                              outcome=obj.Outcome.DELETED, note=None, on=D("2026-11-05"))
+    rec = load_record(store, "t:R1")
+    assert rec.state(load_policy("wuhan"), D("2026-11-06")).standing is Standing.IN_FORCE
+
+
+def test_filing_and_revocation_dates_are_bounded_by_the_records_life(
+    store: GraphStore, write_jsonl: Write
+) -> None:
+    """Not before the record's decision, and not on a backdated day that slips under a
+    deletion recorded since."""
+    world(store, write_jsonl)
+    r = rules("wuhan")
+    with pytest.raises(InvalidInput, match="decision"):
+        obj.file_objection(store, r, SELF, record_uid="t:R1", reason="错误", on=D("2026-05-01"))
+    with pytest.raises(InvalidInput, match="decision"):
+        rep.revoke_record(store, r, PROVIDER, record_uid="t:R1", reason="撤销",
+                          notice_on=D("2026-05-01"))
+    view = obj.file_objection(store, r, SELF, record_uid="t:R1", reason="错误",
+                              on=D("2026-11-02"))
+    obj.resolve_objection(store, r, OPERATOR, objection_id=view.id,
+                          outcome=obj.Outcome.DELETED, note="确有错误", on=D("2026-11-17"))
+    with pytest.raises(InvalidInput):
+        obj.file_objection(store, r, SELF, record_uid="t:R1", reason="再次", on=D("2026-11-16"))
+    with pytest.raises(InvalidInput, match="deleted"):
+        rep.revoke_record(store, r, PROVIDER, record_uid="t:R1", reason="撤销",
+                          notice_on=D("2026-11-16"))
+    assert obj.objections_of(store, load_policy("wuhan"), "t:R1")[0].id == view.id
+    assert len(obj.objections_of(store, load_policy("wuhan"), "t:R1")) == 1
+    rec = load_record(store, "t:R1")
+    assert rec.state(load_policy("wuhan"), D("2026-11-20")).standing is Standing.DELETED
+
+
+def test_a_person_named_in_a_company_record_cannot_ask_for_its_repair(
+    store: GraphStore, write_jsonl: Write
+) -> None:
+    """Repair is the subject's procedure; a named person may only object."""
+    world(store, write_jsonl, record("R3", CO, "2026-06-01", severity="serious",
+                                     responsible=[REP]))
+    r = rules("huancui")
+    named = Actor(Caller(CallerRole.SUBJECT, key_name="rep", subject_code=REP), TODAY)
+    with pytest.raises(Forbidden):
+        rep.request_repair(store, r, named, record_uid="t:R3", reason="已整改",
+                           on=D("2026-11-10"))
+    assert rep.repairs_of(store, "t:R3", TODAY) == []
+    obj.file_objection(store, r, named, record_uid="t:R3", reason="我不是负责人",
+                       on=D("2026-11-10"))
+    asked = rep.request_repair(store, r, SELF, record_uid="t:R3", reason="已整改",
+                               on=D("2026-11-10"))
+    assert asked.props["requested_by"] == "co-self"
