@@ -166,16 +166,20 @@ class RepairType:
     calendar_approximate: bool
 
     @classmethod
-    def of(cls, v: rep.RepairView) -> RepairType:
+    def of(cls, v: rep.RepairView, caller: Caller) -> RepairType:
+        """``caller``: free text (reason, note) may hold an ID number someone typed in; it
+        is masked as ``subjectCode`` is, as an objection's text is."""
         p = v.props
         requested = as_date(p["requested_on"])
         assert requested is not None
+        note = p.get("note")
         return cls(
             id=v.id, record_id=v.record_uid, status=str(p["status"]),
-            reason=str(p.get("reason", "")), requested_on=requested,
+            reason=_shown_text(caller, str(p.get("reason", ""))), requested_on=requested,
             corrected_on=as_date(p.get("corrected_on")), commitment=bool(p.get("commitment")),
             decided_on=as_date(p.get("decided_on")), approved=p.get("approved"),
-            note=p.get("note"), certificate_no=p.get("certificate_no"),
+            note=None if note is None else _shown_text(caller, str(note)),
+            certificate_no=p.get("certificate_no"),
             publicity_ends=as_date(p.get("publicity_ends")),
             effective_on=as_date(p.get("effective_on")),
             calendar_approximate=bool(p.get("calendar_approximate")),
@@ -284,7 +288,7 @@ async def record_repairs(info: Info[Any, Any], props: Mapping[str, Any]) -> list
         return []
     views = await run_in_threadpool(rep.repairs_of, ctx.state.store, str(props["uid"]),
                                     ctx.today)
-    return [RepairType.of(v) for v in views]
+    return [RepairType.of(v, ctx.caller) for v in views]
 
 
 def _history(store: GraphStore, uid: str, caller: Caller) -> RecordHistory:
@@ -479,7 +483,7 @@ class LifeMutation:
             ctx.state.store, ctx.rules, _actor(ctx), record_uid=record_id, reason=reason,
             corrected_on=corrected_on, commitment=commitment, on=on))
         _done(ctx, v.props.get("subject"))
-        return RepairType.of(v)
+        return RepairType.of(v, ctx.caller)
 
     @strawberry.mutation(description="The provider's repair opinion or certificate (or an "
                          "operator recording it). Approved under Nantong, it takes effect after "
@@ -493,7 +497,7 @@ class LifeMutation:
             ctx.state.store, ctx.rules, _actor(ctx), repair_id=repair_id, approve=approve,
             note=note, certificate_no=certificate_no, on=on))
         _done(ctx, v.props.get("subject"))
-        return RepairType.of(v)
+        return RepairType.of(v, ctx.caller)
 
     @strawberry.mutation(description="Stop an approved repair during its publicity, on a "
                          "founded objection (Nantong Art. 35). Operators.")
@@ -504,7 +508,7 @@ class LifeMutation:
         v = await run_in_threadpool(lambda: rep.cancel_repair(
             ctx.state.store, ctx.rules, _actor(ctx), repair_id=repair_id, reason=reason, on=on))
         _done(ctx, v.props.get("subject"))
-        return RepairType.of(v)
+        return RepairType.of(v, ctx.caller)
 
     @strawberry.mutation(description="Delete one of the subject's commendations, volunteering "
                          "or donations at its request (Wuhan Art. 29, Huancui Art. 33).")

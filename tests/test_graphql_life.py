@@ -195,3 +195,28 @@ def test_id_numbers_typed_into_a_reason_are_masked_for_the_provider(
     for text in shown("court"):
         assert REP not in text and REP[-4:] in text and "法定代表人" in text
     assert shown("operator") == [reason, reason]
+
+
+def test_id_numbers_typed_into_a_repair_reason_are_masked_for_the_provider(
+    store: GraphStore, write_jsonl: Callable[[list[dict[str, Any]]], Path]
+) -> None:
+    """As for an objection's reason: a repair's reason and note are free text, shown
+    next to a masked subjectCode; an ID number typed into them was shown in clear."""
+    from api import repairs as rep
+    from api.graphql_life import RepairType
+    from api.record_procedures import Actor
+    from schema.access import AccessRules, Caller, CallerRole, load_limited_sharing
+
+    rows = [entity(CO), person(REP), record("R1", CO, DECIDED, severity="serious")]
+    summary = load_files(store, [write_jsonl(rows)], policy=load_policy("huancui"),
+                         provider="court", today=TODAY - dt.timedelta(days=100))
+    assert summary.rejected_total == 0
+    operator = Caller(CallerRole.OPERATOR, key_name="ops")
+    rules = AccessRules(load_policy("huancui"), load_limited_sharing())
+    reason = f"法定代表人{REP}已整改"
+    view = rep.request_repair(store, rules, Actor(operator, TODAY), record_uid="court:R1",
+                              reason=reason, on=TODAY - dt.timedelta(days=5))
+    provider = Caller(CallerRole.PROVIDER, key_name="court-feed", unit="court")
+    shown = RepairType.of(view, provider).reason
+    assert REP not in shown and REP[-4:] in shown and "法定代表人" in shown
+    assert RepairType.of(view, operator).reason == reason
