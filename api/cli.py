@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import fcntl
 import json
 import signal
 import sys
@@ -25,6 +24,7 @@ from api.cli_analyze import analyze_app
 from api.cli_audit import audit_app
 from api.cli_bench import bench_app
 from api.cli_feedback import feedback_app
+from api.file_lock import flocked
 from api.settings import check_audit_dir, load_settings
 from schema.errors import CreditGraphError, EngineUnavailable, InvalidInput
 
@@ -191,12 +191,11 @@ def load(
     from api.progress import row_progress
     from loaders.pipeline import SUBMITTED_AT_SKEW, load_files, stopped_load
     from schema.policy import load_policy
-    from schema.workdays import CHINA_TIME
+    from schema.workdays import CHINA_TIME, china_time
 
     when = _parsed(submitted_at, dt.datetime.fromisoformat, "--submitted-at", "an ISO date")
-    if when is not None and when.tzinfo is None:
-        # The regulations' and the providers' clock: 2025-10-14T07:30 is Beijing time.
-        when = when.replace(tzinfo=CHINA_TIME)
+    if when is not None:
+        when = china_time(when)
     now = dt.datetime.now(CHINA_TIME)
     if when is not None and when > now + SUBMITTED_AT_SKEW:
         # Refused before anything is written: a submission stored with a future time made
@@ -242,23 +241,17 @@ def _one_load_at_a_time(data_dir: Path) -> Iterator[None]:
     so both created the edge neither found (found by probing: 2 x 2,000 identical role
     rows gave 8,000 edges). The second load says it waits, then runs. A directory that
     cannot hold the lock file is left to the store to report."""
-    try:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        lock_file = (data_dir / LOAD_LOCK).open("a")
-    except OSError:
+    lock = data_dir / LOAD_LOCK
+    with contextlib.ExitStack() as held:
+        try:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            if not held.enter_context(flocked(lock, wait=False)):
+                typer.echo(f"waiting for the load already running on {data_dir} to finish ...",
+                           err=True)
+                held.enter_context(flocked(lock))
+        except OSError:
+            pass  # the store reports the directory it cannot use
         yield
-        return
-    with lock_file:
-        try:
-            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            typer.echo(f"waiting for the load already running on {data_dir} to finish ...",
-                       err=True)
-            fcntl.flock(lock_file, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock_file, fcntl.LOCK_UN)
 
 
 @app.command()

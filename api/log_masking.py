@@ -30,7 +30,7 @@ def mask_name(name: str) -> str:
     """A caller-chosen name (a GraphQL operation name) with every ID-number-like digit
     run masked, wherever it sits in the name. The caller picks the name, so it may carry
     an ID number, and the name is kept (audit log) and exposed (``/metrics``, public)."""
-    return ID_RUN_IN_NAME.sub(lambda m: mask_id_number(m.group(0)), name)
+    return mask_id_runs(name, keep=lambda _run: False)
 
 
 def mask_id_runs(text: str, *, keep: Callable[[str], bool]) -> str:

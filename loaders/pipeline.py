@@ -58,7 +58,7 @@ from schema.errors import EngineUnavailable, KeyTaken
 from schema.models import OFFICE_ROLES, RecordStatus, RoleType
 from schema.policy import Policy
 from schema.record_life import state_tail
-from schema.workdays import CHINA_TIME, china_day
+from schema.workdays import china_day, china_time
 
 BATCH_SIZE = 2000
 #: Subject codes of the file kept in memory for the second pass (about 100 bytes each;
@@ -258,11 +258,6 @@ def _recounted(stale: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _china_time(at: dt.datetime) -> dt.datetime:
-    """A naive time is China time (the regulations' and the providers' own clock)."""
-    return at.replace(tzinfo=CHINA_TIME) if at.tzinfo is None else at
-
-
 def _file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -332,7 +327,7 @@ class _FileLoad:
         content = _file_sha256(self.path)
         self.src = submission_id(self.provider, content)
         now = dt.datetime.now(dt.UTC)
-        arrived = _china_time(submitted_at or now)
+        arrived = china_time(submitted_at or now)
         at = arrived.isoformat(timespec="seconds")
         row = self.store.write_one(
             provenance.MERGE_SUBMISSION,
@@ -347,7 +342,7 @@ class _FileLoad:
                 },
             },
         )[0]
-        first = _china_time(dt.datetime.fromisoformat(str(row["submitted_at"])))
+        first = china_time(dt.datetime.fromisoformat(str(row["submitted_at"])))
         if first > max(now + SUBMITTED_AT_SKEW, arrived):
             # No file arrives in the future: a mistyped time (2125) stored before the
             # command refused one made every later load of the file count lateness to it.

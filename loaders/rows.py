@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from graph.text_guard import text_problem
 from loaders.errors import RowRejected
-from loaders.formats import REJECTS_COLUMNS
+from loaders.formats import CODE_FIELDS, DATE_FIELDS, REJECTS_COLUMNS
 from loaders.limits import DEFAULT_LIMITS
 from schema.codes import is_external
 from schema.models import Entity, Person, Record, Role, RowAction
@@ -64,10 +64,6 @@ def _format_validation(e: ValidationError) -> str:
     return "; ".join(parts)
 
 
-_CODE_FIELDS = frozenset({"code", "entity", "holder", "subject", "responsible"})
-_DATE_FIELDS = frozenset(
-    {"established", "terminated", "since", "until", "decided_on", "act_ended_on", "valid_until"}
-)
 _VALUE_TYPES = frozenset({
     "enum", "literal_error", "finite_number", "float_parsing", "float_type", "int_parsing",
     "bool_parsing", "greater_than_equal", "less_than_equal", "string_too_long", "string_type",
@@ -83,9 +79,9 @@ def _error_category(err: Any) -> str:
         return "unknown_column"
     if kind == "missing":
         return "missing_field"
-    if field in _CODE_FIELDS:
+    if field in CODE_FIELDS:
         return "bad_code"
-    if field in _DATE_FIELDS or "date" in kind:
+    if field in DATE_FIELDS or "date" in kind:
         return "bad_date"
     if kind == "string_too_short":
         return "missing_field"  # an empty name or id in JSON, as an empty CSV cell is

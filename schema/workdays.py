@@ -24,6 +24,12 @@ import chinese_calendar
 CHINA_TIME = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 
 
+def china_time(at: dt.datetime) -> dt.datetime:
+    """``at`` with China time as its zone when it has none (the regulations' and the
+    providers' own clock: 2025-10-14T07:30 is Beijing time)."""
+    return at.replace(tzinfo=CHINA_TIME) if at.tzinfo is None else at
+
+
 def china_day(at: dt.datetime) -> dt.date:
     """The calendar day of ``at`` in China; a naive time is taken as China time."""
     if at.tzinfo is None:

@@ -27,6 +27,13 @@ REJECT_SUFFIX = {"jsonl": ".jsonl", "csv": ".csv", "xlsx": ".xlsx", "ftm": ".jso
 #: The columns a rejects file adds to each row. No row type has a field of these names,
 #: so a reader ignores them: a fixed rejects file is loaded again as it is.
 REJECTS_COLUMNS = ("reason", "file", "line")
+#: Fields holding subject codes, and fields holding dates (CONTRACT.md section 2): the
+#: XLSX reader refuses numbers in them, the validator counts their errors as bad codes
+#: and bad dates.
+CODE_FIELDS = frozenset({"code", "entity", "holder", "subject", "responsible"})
+DATE_FIELDS = frozenset(
+    {"established", "terminated", "since", "until", "decided_on", "act_ended_on", "valid_until"}
+)
 
 
 @dataclass(frozen=True)

@@ -43,15 +43,11 @@ from openpyxl.utils.exceptions import (  # type: ignore[import-untyped, unused-i
 )
 
 from loaders.errors import RowRejected
-from loaders.formats import REJECTS_COLUMNS, RejectsSink, SourceRow
+from loaders.formats import CODE_FIELDS, DATE_FIELDS, REJECTS_COLUMNS, RejectsSink, SourceRow
 from loaders.formats.csv_format import TYPE_ALIASES, normalize_type, type_from_name
 from loaders.limits import DEFAULT_LIMITS, InputLimits
 
-CODE_COLUMNS = frozenset({"code", "entity", "holder", "subject", "responsible"})
 NUMBER_COLUMNS = frozenset({"share_ratio", "registered_capital"})
-DATE_COLUMNS = frozenset(
-    {"established", "terminated", "since", "until", "decided_on", "act_ended_on", "valid_until"}
-)
 _SHEET_NAMES = ", ".join(TYPE_ALIASES)
 #: Excel keeps 15 significant digits: a number this large in a text column (a record id,
 #: a document number) may already differ from what was typed.
@@ -201,7 +197,7 @@ def _data(
     numbers = [
         name
         for name, v in zip(header, values, strict=False)
-        if name in CODE_COLUMNS and isinstance(v, int | float) and not isinstance(v, bool)
+        if name in CODE_FIELDS and isinstance(v, int | float) and not isinstance(v, bool)
     ]
     if numbers:
         cols = ", ".join(numbers)
@@ -241,7 +237,7 @@ def _value(name: str, value: Any) -> Any:
     if isinstance(value, int | float):
         if name in NUMBER_COLUMNS:
             return value
-        if name in DATE_COLUMNS:
+        if name in DATE_FIELDS:
             raise RowRejected(
                 "bad_date",
                 f"{name}: the cell holds a number, not a date: format the column as a date "
