@@ -254,6 +254,15 @@ def test_far_future_dates_are_answered_from_what_is_still_in_force(
 
 
 # -- the command ----------------------------------------------------------------------------------
+def _cli_on(monkeypatch: pytest.MonkeyPatch, engine: EmbeddedEngine, graph: str) -> None:
+    """The command's configuration: this engine's ``graph``, under Wuhan, nothing else."""
+    for k in [k for k in __import__("os").environ if k.startswith("CREDIT_GRAPH_")]:
+        monkeypatch.delenv(k)
+    monkeypatch.setenv("CREDIT_GRAPH_FALKORDB_URL", f"unix://{engine.socket_path}")
+    monkeypatch.setenv("CREDIT_GRAPH_FALKORDB_GRAPH", graph)
+    monkeypatch.setenv("CREDIT_GRAPH_POLICY", "wuhan")
+
+
 def test_the_analyze_command(
     engine: EmbeddedEngine, monkeypatch: pytest.MonkeyPatch,
     write_jsonl: Callable[[list[dict[str, Any]]], Path],
@@ -265,11 +274,7 @@ def test_the_analyze_command(
     store.bootstrap()
     try:
         load(store, write_jsonl)
-        for k in [k for k in __import__("os").environ if k.startswith("CREDIT_GRAPH_")]:
-            monkeypatch.delenv(k)
-        monkeypatch.setenv("CREDIT_GRAPH_FALKORDB_URL", f"unix://{engine.socket_path}")
-        monkeypatch.setenv("CREDIT_GRAPH_FALKORDB_GRAPH", graph)
-        monkeypatch.setenv("CREDIT_GRAPH_POLICY", "wuhan")
+        _cli_on(monkeypatch, engine, graph)
         runner = CliRunner()
         day = ["--as-of", ON.isoformat()]
 
@@ -308,11 +313,7 @@ def test_the_analyze_command_on_the_last_day_a_date_can_name(
     try:
         load(store, write_jsonl)
         forever_record(store, write_jsonl)
-        for k in [k for k in __import__("os").environ if k.startswith("CREDIT_GRAPH_")]:
-            monkeypatch.delenv(k)
-        monkeypatch.setenv("CREDIT_GRAPH_FALKORDB_URL", f"unix://{engine.socket_path}")
-        monkeypatch.setenv("CREDIT_GRAPH_FALKORDB_GRAPH", graph)
-        monkeypatch.setenv("CREDIT_GRAPH_POLICY", "wuhan")
+        _cli_on(monkeypatch, engine, graph)
         runner = CliRunner()
         day = ["--as-of", FOREVER]
         out = runner.invoke(app, ["analyze", "risk", *day, "--json"])

@@ -17,14 +17,7 @@ CLI = [sys.executable, "-m", "api.cli"]
 
 def test_generate_load_and_report(engine: EmbeddedEngine, tmp_path: Path) -> None:
     graph = f"t_cli_{uuid.uuid4().hex[:8]}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CREDIT_GRAPH_")}
-    env |= {
-        "CREDIT_GRAPH_FALKORDB_URL": f"unix://{engine.socket_path}",
-        "CREDIT_GRAPH_FALKORDB_GRAPH": graph,
-    }
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=300)
+    run = _runner(engine, graph)
 
     data = tmp_path / "province.jsonl"
     gen = run("generate", "--entities", "300", "--seed", "3", "--out", str(data))

@@ -39,6 +39,20 @@ def _write_csv(
     return path
 
 
+def _workbook(path: Path, sheets: dict[str, list[list[Any]]]) -> Path:
+    """A workbook as a provider's tool writes one: each sheet its rows, header first."""
+    wb = openpyxl.Workbook()
+    active = wb.active
+    assert active is not None
+    for n, (title, rows) in enumerate(sheets.items()):
+        ws = active if n == 0 else wb.create_sheet(title)
+        ws.title = title
+        for row in rows:
+            ws.append(row)
+    wb.save(path)
+    return path
+
+
 def _names(store: GraphStore) -> dict[str, str]:
     rows = store.read("MATCH (s:Subject) RETURN s.code AS code, s.name AS name")
     return {r["code"]: r["name"] for r in rows}
@@ -185,14 +199,10 @@ def test_a_prohibited_value_never_reaches_the_rejects_file(
 def test_xlsx_row_rejected_at_reading_keeps_no_prohibited_value(
     store: GraphStore, tmp_path: Path
 ) -> None:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = "person"
-    ws.append(["code", "name", "血型"])
-    ws.append([320602197506010014, "张三", "AB型"])  # a code typed as a number
-    src = tmp_path / "in.xlsx"
-    wb.save(src)
+    src = _workbook(tmp_path / "in.xlsx", {"person": [
+        ["code", "name", "血型"],
+        [320602197506010014, "张三", "AB型"],  # a code typed as a number
+    ]})
     summary = _load(store, [src])
     assert summary.rejected == {"prohibited_field": 1}
     values = [c.value for row in openpyxl.load_workbook(summary.rejects_files[0]).worksheets[0]
@@ -333,18 +343,14 @@ def test_a_json_key_given_twice_is_refused(store: GraphStore, tmp_path: Path) ->
 def test_an_xlsx_record_id_typed_as_a_long_number_is_refused(
     store: GraphStore, tmp_path: Path
 ) -> None:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = "record"
-    ws.append(["id", "subject", "category", "kind", "decided_on", "document_no"])
-    ws.append([123456789012345678, CO, "negative", "penalty", "2025-06-01", "A1"])
-    ws.append([12345, CO, "negative", "penalty", "2025-06-01", 20250601])
-    extra = wb.create_sheet("entity")
-    extra.append(["code", "name"])
-    extra.append([CO, "测试有限公司"])
-    src = tmp_path / "in.xlsx"
-    wb.save(src)
+    src = _workbook(tmp_path / "in.xlsx", {
+        "record": [
+            ["id", "subject", "category", "kind", "decided_on", "document_no"],
+            [123456789012345678, CO, "negative", "penalty", "2025-06-01", "A1"],
+            [12345, CO, "negative", "penalty", "2025-06-01", 20250601],
+        ],
+        "entity": [["code", "name"], [CO, "测试有限公司"]],
+    })
     summary = _load(store, [src])
     assert summary.rejected == {"bad_value": 1} and summary.loaded == 2, summary.as_dict()
     uids = [r["u"] for r in store.read("MATCH (r:Record) RETURN r.uid AS u")]
@@ -354,15 +360,11 @@ def test_an_xlsx_record_id_typed_as_a_long_number_is_refused(
 def test_an_xlsx_formula_without_its_result_is_refused_not_emptied(
     store: GraphStore, tmp_path: Path
 ) -> None:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = "entity"
-    ws.append(["code", "name", "registered_capital"])
-    ws.append([CO, "测试有限公司", "=1000*10000"])  # openpyxl stores no computed result
-    ws.append([uscc_code(302), "另一有限公司", 5000])
-    src = tmp_path / "in.xlsx"
-    wb.save(src)
+    src = _workbook(tmp_path / "in.xlsx", {"entity": [
+        ["code", "name", "registered_capital"],
+        [CO, "测试有限公司", "=1000*10000"],  # openpyxl stores no computed result
+        [uscc_code(302), "另一有限公司", 5000],
+    ]})
     summary = _load(store, [src])
     assert summary.rejected == {"bad_value": 1} and summary.loaded == 1, summary.as_dict()
     sheet = openpyxl.load_workbook(summary.rejects_files[0]).worksheets[0]

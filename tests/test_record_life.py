@@ -343,16 +343,26 @@ def test_revoked_record_frees_its_responsible_persons_and_their_conflicts(
 # -- repair ------------------------------------------------------------------------------
 
 
-def test_nantong_repair_takes_effect_after_publicity_across_a_weekend(
-    store: GraphStore, write_jsonl: Write
-) -> None:
+def _nantong_repair_approved(
+    store: GraphStore, write_jsonl: Write, note: str | None = None
+) -> tuple[AccessRules, rep.RepairView, rep.RepairView]:
+    """R0, a serious tax-arrears record, whose repair its subject asks for on Monday 16
+    November 2026 and its provider approves on Wednesday 18: the rules, the request and
+    the decision."""
     world(store, write_jsonl, record("R0", CO, "2025-03-03", kind="tax_arrears",
-                                              severity="serious"))
+                                     severity="serious"))
     r = rules("nantong")
     asked = rep.request_repair(store, r, SELF, record_uid="t:R0", reason="已整改",
                                corrected_on=D("2025-06-01"), commitment=True, on=D("2026-11-16"))
     decided = rep.decide_repair(store, r, PROVIDER, repair_id=asked.id, approve=True,
-                                note="同意修复", on=D("2026-11-18"))
+                                note=note, on=D("2026-11-18"))
+    return r, asked, decided
+
+
+def test_nantong_repair_takes_effect_after_publicity_across_a_weekend(
+    store: GraphStore, write_jsonl: Write
+) -> None:
+    _r, _asked, decided = _nantong_repair_approved(store, write_jsonl, note="同意修复")
     # Approved Wednesday 18 November: publicity Thu 19, Fri 20, Mon 23, Tue 24, Wed 25.
     assert decided.props["publicity_ends"] == "2026-11-25"
     assert decided.props["effective_on"] == "2026-11-26"
@@ -368,13 +378,7 @@ def test_nantong_repair_takes_effect_after_publicity_across_a_weekend(
 def test_nantong_repair_stopped_during_publicity_never_takes_effect(
     store: GraphStore, write_jsonl: Write
 ) -> None:
-    world(store, write_jsonl, record("R0", CO, "2025-03-03", kind="tax_arrears",
-                                     severity="serious"))
-    r = rules("nantong")
-    asked = rep.request_repair(store, r, SELF, record_uid="t:R0", reason="已整改",
-                               corrected_on=D("2025-06-01"), commitment=True, on=D("2026-11-16"))
-    rep.decide_repair(store, r, PROVIDER, repair_id=asked.id, approve=True, note=None,
-                      on=D("2026-11-18"))
+    r, asked, _decided = _nantong_repair_approved(store, write_jsonl)
     with pytest.raises(Forbidden):
         rep.cancel_repair(store, r, SELF, repair_id=asked.id, reason="x")
     stopped = rep.cancel_repair(store, r, OPERATOR, repair_id=asked.id,
@@ -561,13 +565,7 @@ def test_nantong_repair_stopped_after_a_revocation_leaves_the_record_revoked(
 ) -> None:
     """Stopping a repair undoes the repair only: a record revoked during the publicity
     grounds nothing from then on."""
-    world(store, write_jsonl, record("R0", CO, "2025-03-03", kind="tax_arrears",
-                                     severity="serious"))
-    r = rules("nantong")
-    asked = rep.request_repair(store, r, SELF, record_uid="t:R0", reason="已整改",
-                               corrected_on=D("2025-06-01"), commitment=True, on=D("2026-11-16"))
-    rep.decide_repair(store, r, PROVIDER, repair_id=asked.id, approve=True, note=None,
-                      on=D("2026-11-18"))  # effective 2026-11-26
+    r, asked, _decided = _nantong_repair_approved(store, write_jsonl)  # effective 11-26
     rep.revoke_record(store, r, PROVIDER, record_uid="t:R0", reason="行政复议撤销",
                       notice_on=D("2026-11-19"))
     rep.cancel_repair(store, r, OPERATOR, repair_id=asked.id, reason="公示期间收到有效异议",
