@@ -8,7 +8,7 @@ from typing import Any
 
 from graph.record_versions import with_content_on
 from graph.store import GraphStore
-from queries.check import CHECK_TRAVERSAL
+from queries.check import CHECK_TRAVERSAL, ROLE_PARAMS
 from schema.access import AccessRules, Caller, can_see_persons
 from schema.catalogue import Catalogue
 from schema.codes import classify, is_external, validate_external
@@ -45,6 +45,7 @@ def check_sanctions(
             "max_date": MAX_DATE,
             "named": "responsible",
             "negative": "negative",
+            **ROLE_PARAMS,
         },
     )
     rows = [r for r in with_content_on(store, rows, day) if _reaches_on(r, day.isoformat())]

@@ -417,10 +417,13 @@ class SplitCheck:
         from schema.policy import load_policy
 
         self.policy, self.catalogue = load_policy("nantong"), load_catalogue()
+        from queries.check import ROLE_PARAMS
+
+        self.role_params = ROLE_PARAMS
 
     def params(self, day: dt.date) -> dict[str, Any]:
         return {"as_of": day.isoformat(), "min_date": "0001-01-01", "max_date": "9999-12-31",
-                "named": "responsible", "negative": "negative"}
+                "named": "responsible", "negative": "negative", **self.role_params}
 
     def run(self, code: str, day: dt.date) -> tuple[Any, int, int]:
         """The decision, the round trips and how many parts were asked."""

@@ -191,6 +191,10 @@ class _Writer:
             raise self._error
 
 
+#: Items a withdrawal makes: written in the second pass, in the file's order.
+_WITHDRAWALS = frozenset({"withdraw", "withdraw_role"})
+
+
 class _Batcher:
     """Groups rows by statement and hands full batches to the writer.
 
@@ -306,6 +310,7 @@ class _FileLoad:
         self.deferred: set[Any] = set()
         self.defer_all = False
         self.record_extra: dict[str, Any] = {}
+        self.role_extra: dict[str, Any] = {}
         self.encode = store.row_codec()
         #: to validate a row again in this process (``_renamed``)
         self.context: RowContext | None = None
@@ -377,6 +382,9 @@ class _FileLoad:
             "today": self.arrived_on.isoformat(),
             "first": self.submitted_on.isoformat(),
             "revived": state_tail("active", self.src),
+        }
+        self.role_extra = {
+            "today": self.arrived_on.isoformat(), "now": self.now, "provider": self.provider,
         }
         return log_id
 
@@ -502,7 +510,7 @@ class _FileLoad:
         if identity in deferred or self.defer_all:
             return False
         known = self.known
-        if item["kind"] == "withdraw" or not all(c in known for c in item["refs"]):
+        if item["kind"] in _WITHDRAWALS or not all(c in known for c in item["refs"]):
             if len(deferred) < DEFERRED_MAX:
                 deferred.add(identity)
             else:
@@ -530,7 +538,7 @@ class _FileLoad:
                 if ambiguous and any(c in ambiguous for c in it["refs"]):
                     self._reject_ambiguous(it, ambiguous)
                     continue
-                if it["kind"] != "withdraw":
+                if it["kind"] not in _WITHDRAWALS:
                     if withdrawals:
                         self._withdraw(batcher, withdrawals)
                         withdrawals = []
@@ -606,7 +614,7 @@ class _FileLoad:
             self._reject_spooled(it, problem)
         elif it["kind"] == "role":
             self.summary.rows_by_type["role"] += 1
-            batcher.add(roles.merge_roles(it["role"]), it["row"], {}, it["id"])
+            batcher.add(roles.merge_roles(it["role"]), it["row"], self.role_extra, it["id"])
         elif it["kind"] == "record":
             self.summary.rows_by_type["record"] += 1
             self.summary.records_by_category[it["category"]] += 1
@@ -618,8 +626,13 @@ class _FileLoad:
         return True
 
     def _withdraw(self, batcher: _Batcher, items: list[dict[str, Any]]) -> None:
-        # A withdrawal may name a record earlier in this very file: write those first.
+        # A withdrawal may name a record or role earlier in this very file: write those
+        # first.
         batcher.flush()
+        self._withdraw_roles(batcher, [it for it in items if it["kind"] == "withdraw_role"])
+        items = [it for it in items if it["kind"] == "withdraw"]
+        if not items:
+            return
         uids = sorted({it["id"] for it in items})
         known = {r["uid"] for r in self.store.read(records.EXISTING_RECORDS, {"uids": uids})}
         extra = {
@@ -645,8 +658,47 @@ class _FileLoad:
                     it, f"id: no record {rid!r} of provider {self.provider!r} to withdraw"
                 )
 
+    def _withdraw_roles(self, batcher: _Batcher, items: list[dict[str, Any]]) -> None:
+        """A role withdrawal names a role in force or already withdrawn (a reload);
+        anything else is refused with its reason."""
+        if not items:
+            return
+        kinds = {c: self.known[c] for it in items for c in it["refs"] if c in self.known}
+        wanted = sorted({c for it in items for c in it["refs"] if c not in kinds})
+        if wanted:
+            for r in self.store.read(subjects.EXISTING_CODES, {"codes": wanted}):
+                kinds[r["code"]] = r["kind"]
+        named = []
+        for it in items:
+            problem = self._reference_problem(it, kinds)
+            if problem is not None:
+                self._reject_spooled(it, problem)
+            else:
+                named.append(it)
+        asked = [
+            {"role": role, "holder": holder, "entity": entity, "key": key}
+            for role, holder, entity, key in sorted({tuple(it["id"]) for it in named})
+        ]
+        found = (
+            {(r["role"], r["holder"], r["entity"], r["key"])
+             for r in self.store.read(roles.EXISTING_ROLES, {"rows": asked})}
+            if asked else set()
+        )
+        for it in named:
+            if tuple(it["id"]) in found:
+                self.summary.rows_by_type["withdraw_role"] += 1
+                batcher.add(roles.withdraw_roles(it["role"]), it["row"], self.role_extra, it["id"])
+            else:
+                role, holder, entity, key = it["id"]
+                since = key.split("|", 1)[1] or "no since"
+                self._reject_spooled(
+                    it,
+                    f"role: no {role} of {mask_code(holder)} in {mask_code(entity)} "
+                    f"since {since} to withdraw",
+                )
+
     def _reference_problem(self, it: dict[str, Any], kinds: dict[str, str]) -> str | None:
-        if it["kind"] == "role":
+        if it["kind"] in ("role", "withdraw_role"):
             entity, holder = it["refs"]
             if kinds.get(entity) != "entity":
                 return f"entity: no organisation with code {mask_code(entity)} {_NOWHERE}"
@@ -667,7 +719,7 @@ class _FileLoad:
         return None
 
     def _spooled_row(self, it: dict[str, Any]) -> SourceRow:
-        row_type = "role" if it["kind"] == "role" else "record"
+        row_type = "role" if it["kind"] in ("role", "withdraw_role") else "record"
         return SourceRow(self.path, int(it["line"]), it["sheet"], None, None, it["raw"], row_type)
 
     def _reject_spooled(self, it: dict[str, Any], reason: str) -> None:

@@ -7,7 +7,7 @@ the row maps, their hashes and their encoding). What does depend on the rest of 
 file (references, file order, withdrawals) stays with the pipeline.
 
 An item is plain data (``marshal`` spools it, ``pickle`` carries it between processes):
-``kind`` (entity, person, role, record, withdraw), ``id`` (what its statement MERGEs
+``kind`` (entity, person, role, record, withdraw, withdraw_role), ``id`` (what its statement MERGEs
 on), ``refs`` (the subject codes it names) and ``row``, the statement's row already
 through the store's ``row_codec``; ``open`` marks a subject whose code does not fix its
 kind (``schema.codes.kind_is_open``).
@@ -24,7 +24,7 @@ from loaders import graph_rows
 from loaders.errors import RowRejected
 from loaders.rows import Withdrawal, parse_row
 from schema.codes import kind_is_open
-from schema.models import Entity, Person, Record, Role
+from schema.models import Entity, Person, Record, Role, RowAction
 from schema.policy import Policy
 from schema.workdays import working_days_after
 
@@ -91,7 +91,7 @@ def prepare(ctx: RowContext, line: int, data: Any, ftm_id: str | None = None) ->
     if isinstance(m, Role):
         row = graph_rows.role_row(m, ctx.src, line)
         return {
-            "kind": "role",
+            "kind": "role" if m.action is RowAction.UPSERT else "withdraw_role",
             "role": m.role.value,
             "id": (m.role.value, m.holder, m.entity, m.key),
             "refs": [m.entity, m.holder],

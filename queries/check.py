@@ -28,8 +28,35 @@ long pattern: without it FalkorDB's planner started them from a label scan of th
 end (every Person or Record), 10-25x slower on a 2,000-entity graph and growing with it.
 """
 
+from queries.roles import withdrawn_rel
+
 #: The record changed after ``$as_of``: its filters are applied in Python (module doc).
 _CHANGED = "(r.version > 1 AND r.content_since > $as_of)"
+
+#: Roles that make their holder answer for the organisation's records (rule 2), and the
+#: offices of rule 5; each with ``WITHDRAWN_ROLE``, a role withdrawn by its provider,
+#: which still counts on the days before its withdrawal.
+_LEAD = "LEGAL_REPRESENTATIVE_OF|PRINCIPAL_OF|" + withdrawn_rel
+_OFFICE = (
+    "LEGAL_REPRESENTATIVE_OF|PRINCIPAL_OF|DIRECTOR_OF|SUPERVISOR_OF|MANAGER_OF|" + withdrawn_rel
+)
+#: The ``role`` values of those types, which the query takes as parameters.
+ROLE_PARAMS: dict[str, list[str]] = {
+    "lead_roles": ["legal_representative", "principal"],
+    "office_roles": ["legal_representative", "principal", "director", "supervisor", "manager"],
+}
+_LEAD_ROLES = "$lead_roles"
+_OFFICE_ROLES = "$office_roles"
+
+
+def _known(v: str, roles: str) -> str:
+    """The role ``v`` as it stood on ``$as_of``: of one of ``roles`` (a withdrawn role
+    keeps its role as a property), not yet withdrawn, and not a revival of later."""
+    return (
+        f"({v}.role IN {roles} AND coalesce({v}.in_force_from, $min_date) <= $as_of"
+        f" AND coalesce({v}.withdrawn_on, $max_date) > $as_of)"
+    )
+
 
 _RECORD_COLUMNS = """
   properties(r) AS record, t.code AS record_subject, t.kind AS record_subject_kind,
@@ -50,12 +77,13 @@ RETURN 'subject' AS reach, {_RECORD_COLUMNS},
   [s.code] AS via, null AS role, null AS officer, null AS officer_role,
   null AS officer_entity, null AS officer_since, null AS role_term
 UNION ALL
-MATCH (s:Person {{code: $code}})-[ro:LEGAL_REPRESENTATIVE_OF|PRINCIPAL_OF]->(t:Entity)
+MATCH (s:Person {{code: $code}})-[ro:{_LEAD}]->(t:Entity)
       <-[:CONCERNS]-(r:Record)
-WHERE r.decided_on <= $as_of
-  AND coalesce(ro.since, $min_date) <= coalesce(r.act_ended_on, r.decided_on)
-  AND coalesce(ro.until, $max_date) >= coalesce(r.act_ended_on, r.decided_on)
-  OR {_CHANGED}
+WHERE {_known("ro", _LEAD_ROLES)}
+  AND (r.decided_on <= $as_of
+       AND coalesce(ro.since, $min_date) <= coalesce(r.act_ended_on, r.decided_on)
+       AND coalesce(ro.until, $max_date) >= coalesce(r.act_ended_on, r.decided_on)
+       OR {_CHANGED})
 RETURN 'role' AS reach, {_RECORD_COLUMNS},
   [s.code, t.code] AS via, ro.role AS role, null AS officer, null AS officer_role,
   null AS officer_entity, null AS officer_since, [ro.since, ro.until] AS role_term
@@ -66,9 +94,9 @@ RETURN 'named' AS reach, {_RECORD_COLUMNS},
   [s.code, t.code] AS via, $named AS role, null AS officer, null AS officer_role,
   null AS officer_entity, null AS officer_since, null AS role_term
 UNION ALL
-MATCH (s:Person {{code: $code}})
-      -[o:LEGAL_REPRESENTATIVE_OF|PRINCIPAL_OF|DIRECTOR_OF|SUPERVISOR_OF|MANAGER_OF]->(t:Entity)
+MATCH (s:Person {{code: $code}})-[o:{_OFFICE}]->(t:Entity)
 WHERE coalesce(o.since, $min_date) <= $as_of AND coalesce(o.until, $max_date) >= $as_of
+  AND {_known("o", _OFFICE_ROLES)}
 RETURN 'office' AS reach, null AS record, t.code AS record_subject,
   t.kind AS record_subject_kind, t.terminated AS record_subject_ended,
   t.name AS record_subject_name,
@@ -77,10 +105,9 @@ RETURN 'office' AS reach, null AS record, t.code AS record_subject,
 UNION ALL
 MATCH (s:Entity {{code: $code}})
 WITH s
-MATCH (s)
-      <-[o:LEGAL_REPRESENTATIVE_OF|PRINCIPAL_OF|DIRECTOR_OF|SUPERVISOR_OF|MANAGER_OF]-(p:Person)
-      <-[:CONCERNS]-(r:Record)
+MATCH (s)<-[o:{_OFFICE}]-(p:Person)<-[:CONCERNS]-(r:Record)
 WHERE coalesce(o.since, $min_date) <= $as_of AND coalesce(o.until, $max_date) >= $as_of
+  AND {_known("o", _OFFICE_ROLES)}
   AND (r.decided_on <= $as_of AND r.category = $negative OR {_CHANGED})
 WITH s, o, p, r, p AS t
 RETURN 'officer' AS reach, {_RECORD_COLUMNS},
@@ -89,10 +116,9 @@ RETURN 'officer' AS reach, {_RECORD_COLUMNS},
 UNION ALL
 MATCH (s:Entity {{code: $code}})
 WITH s
-MATCH (s)
-      <-[o:LEGAL_REPRESENTATIVE_OF|PRINCIPAL_OF|DIRECTOR_OF|SUPERVISOR_OF|MANAGER_OF]-(p:Person)
-      -[ro:LEGAL_REPRESENTATIVE_OF|PRINCIPAL_OF]->(t:Entity)<-[:CONCERNS]-(r:Record)
+MATCH (s)<-[o:{_OFFICE}]-(p:Person)-[ro:{_LEAD}]->(t:Entity)<-[:CONCERNS]-(r:Record)
 WHERE coalesce(o.since, $min_date) <= $as_of AND coalesce(o.until, $max_date) >= $as_of
+  AND {_known("o", _OFFICE_ROLES)} AND {_known("ro", _LEAD_ROLES)}
   AND (r.decided_on <= $as_of AND r.category = $negative
        AND coalesce(ro.since, $min_date) <= coalesce(r.act_ended_on, r.decided_on)
        AND coalesce(ro.until, $max_date) >= coalesce(r.act_ended_on, r.decided_on)
@@ -104,10 +130,9 @@ RETURN 'officer' AS reach, {_RECORD_COLUMNS},
 UNION ALL
 MATCH (s:Entity {{code: $code}})
 WITH s
-MATCH (s)
-      <-[o:LEGAL_REPRESENTATIVE_OF|PRINCIPAL_OF|DIRECTOR_OF|SUPERVISOR_OF|MANAGER_OF]-(p:Person)
-      <-[:NAMES_RESPONSIBLE]-(r:Record)-[:CONCERNS]->(t:Subject)
+MATCH (s)<-[o:{_OFFICE}]-(p:Person)<-[:NAMES_RESPONSIBLE]-(r:Record)-[:CONCERNS]->(t:Subject)
 WHERE coalesce(o.since, $min_date) <= $as_of AND coalesce(o.until, $max_date) >= $as_of
+  AND {_known("o", _OFFICE_ROLES)}
   AND (r.decided_on <= $as_of AND r.category = $negative OR {_CHANGED})
 RETURN 'officer' AS reach, {_RECORD_COLUMNS},
   [s.code, p.code, t.code] AS via, $named AS role, p.code AS officer,

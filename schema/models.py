@@ -270,6 +270,9 @@ class Role(_Row):
     share_ratio: OptNumber = Field(default=None, ge=0, le=1)
     since: OptDate = None
     until: OptDate = None
+    #: ``withdraw``: the role was entered in error and ends from the day it is withdrawn
+    #: (``queries.roles``); it is named by entity, holder, role and since, like the role.
+    action: RowAction = RowAction.UPSERT
 
     @model_validator(mode="after")
     def _consistent(self) -> Role:
