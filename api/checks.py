@@ -70,9 +70,16 @@ def _reaches_on(row: Mapping[str, Any], day: str) -> bool:
     term = row.get("role_term")
     if term is not None:
         since, until = term
-        act = str(rec.get("act_ended_on") or decided)
+        act = act_date_on(rec, day)
         return str(since or MIN_DATE) <= act <= str(until or MAX_DATE)
     return True
+
+
+def act_date_on(rec: Mapping[str, Any], day: str) -> str:
+    """The act date of rule 2 as known on ``day``: an act whose given end is later was
+    still going on that day (``queries.check._ACT_ON``, the same rule in the engine)."""
+    act = str(rec.get("act_ended_on") or rec.get("decided_on") or "")
+    return min(act, day)
 
 
 def check_key(code: str, field: str = "code") -> str:

@@ -39,7 +39,7 @@ from queries import life
 from schema.access import AccessRules
 from schema.errors import CreditGraphError, Forbidden, InvalidInput, NotFound
 from schema.policy import Policy, add_years
-from schema.record_life import Standing, deadline, status_without
+from schema.record_life import Standing, deadline, status_on, status_without
 from schema.record_view import as_date
 
 REQUESTED, IN_PUBLICITY, APPROVED = "requested", "in_publicity", "approved"
@@ -61,6 +61,9 @@ class RevocationResult:
     platform_due: dt.date | None
     calendar_approximate: bool
 
+
+#: Statuses of a similar record that say the act it records is not one (Nantong Art. 34).
+_NOT_AN_ACT = frozenset({"withdrawn", "revoked", "deleted"})
 
 def revoke_record(
     store: GraphStore, rules: AccessRules, actor: Actor, *, record_uid: str, reason: str,
@@ -128,8 +131,13 @@ def _unmet_conditions(
                 "uid": rec.uid,
             }):
                 other = row["record"]
+                # Art. 34(2) asks for a year clean of a similar act: one after that year
+                # does not undo it, nor does a record that no longer stands (withdrawn by
+                # its provider, revoked, deleted after an objection).
+                if status_on(other, day) in _NOT_AN_ACT:
+                    continue
                 act = as_date(other.get("act_ended_on")) or as_date(other["decided_on"])
-                if act is not None and corrected_on < act <= day:
+                if act is not None and corrected_on < act <= min(day, clean_until):
                     unmet.append(f"a similar act ({other['uid']}, {act.isoformat()}) followed "
                                  f"the correction ({rule.article})")
     return unmet

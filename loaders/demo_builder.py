@@ -1182,10 +1182,12 @@ class _Builder:
         r(_c("B"), _c("P1"), "shareholder", d(2020, 1, 1), share=51)
         r(_c("B"), _c("B_SH"), "shareholder", d(2020, 1, 1), share=49)
         r(_c("B"), _c("B_SH"), "supervisor", d(2020, 1, 1), position="监事")
-        # 3. P3 responsible in C and D, director of C
+        # 3. P3 responsible in C and D, director and deputy general manager of C (the
+        # manager's seat is the office NO_OFFICE bars: rule 5)
         r(_c("C"), _c("C_LR"), "legal_representative", d(2013, 5, 20), position="董事长")
         r(_c("C"), _c("C_LR"), "director", d(2013, 5, 20), position="董事长")
-        r(_c("C"), _c("P3"), "director", d(2018, 3, 1), position="董事、生产副总经理")
+        r(_c("C"), _c("P3"), "director", d(2018, 3, 1), position="董事")
+        r(_c("C"), _c("P3"), "manager", d(2018, 3, 1), position="生产副总经理")
         r(_c("C"), _c("C_DIR"), "director", d(2013, 5, 20), position="董事")
         r(_c("C"), _c("C_SUP"), "supervisor", d(2019, 6, 1), position="监事")
         r(_c("C"), _c("C_DIR"), "manager", d(2013, 5, 20), position="总经理")

@@ -33,17 +33,24 @@ from queries.roles import withdrawn_rel
 #: The record changed after ``$as_of``: its filters are applied in Python (module doc).
 _CHANGED = "(r.version > 1 AND r.content_since > $as_of)"
 
+#: The act date of rule 2 (``act_ended_on``, else ``decided_on``) as known on ``$as_of``:
+#: an act that ends after the day asked (a continuing act, its end given ahead) is
+#: still going on that day, so the person holding the role that day answers for it,
+#: not the one who will hold it when it ends (``api.checks.act_date_on``).
+_ACT_ON = """CASE WHEN coalesce(r.act_ended_on, r.decided_on) > $as_of THEN $as_of
+       ELSE coalesce(r.act_ended_on, r.decided_on) END"""
+
 #: Roles that make their holder answer for the organisation's records (rule 2), and the
-#: offices of rule 5; each with ``WITHDRAWN_ROLE``, a role withdrawn by its provider,
-#: which still counts on the days before its withdrawal.
+#: offices of rule 5: those ``NO_OFFICE`` bars, "法定代表人、负责人或者高级管理人员"
+#: (Wuhan Art. 26(6), DOMAIN.md section 8), so not directors or supervisors, who are
+#: not senior managers (Company Law Art. 265); each with ``WITHDRAWN_ROLE``, a role
+#: withdrawn by its provider, which still counts on the days before its withdrawal.
 _LEAD = "LEGAL_REPRESENTATIVE_OF|PRINCIPAL_OF|" + withdrawn_rel
-_OFFICE = (
-    "LEGAL_REPRESENTATIVE_OF|PRINCIPAL_OF|DIRECTOR_OF|SUPERVISOR_OF|MANAGER_OF|" + withdrawn_rel
-)
+_OFFICE = "LEGAL_REPRESENTATIVE_OF|PRINCIPAL_OF|MANAGER_OF|" + withdrawn_rel
 #: The ``role`` values of those types, which the query takes as parameters.
 ROLE_PARAMS: dict[str, list[str]] = {
     "lead_roles": ["legal_representative", "principal"],
-    "office_roles": ["legal_representative", "principal", "director", "supervisor", "manager"],
+    "office_roles": ["legal_representative", "principal", "manager"],
 }
 _LEAD_ROLES = "$lead_roles"
 _OFFICE_ROLES = "$office_roles"
@@ -81,8 +88,8 @@ MATCH (s:Person {{code: $code}})-[ro:{_LEAD}]->(t:Entity)
       <-[:CONCERNS]-(r:Record)
 WHERE {_known("ro", _LEAD_ROLES)}
   AND (r.decided_on <= $as_of
-       AND coalesce(ro.since, $min_date) <= coalesce(r.act_ended_on, r.decided_on)
-       AND coalesce(ro.until, $max_date) >= coalesce(r.act_ended_on, r.decided_on)
+       AND coalesce(ro.since, $min_date) <= {_ACT_ON}
+       AND coalesce(ro.until, $max_date) >= {_ACT_ON}
        OR {_CHANGED})
 RETURN 'role' AS reach, {_RECORD_COLUMNS},
   [s.code, t.code] AS via, ro.role AS role, null AS officer, null AS officer_role,
@@ -120,8 +127,8 @@ MATCH (s)<-[o:{_OFFICE}]-(p:Person)-[ro:{_LEAD}]->(t:Entity)<-[:CONCERNS]-(r:Rec
 WHERE coalesce(o.since, $min_date) <= $as_of AND coalesce(o.until, $max_date) >= $as_of
   AND {_known("o", _OFFICE_ROLES)} AND {_known("ro", _LEAD_ROLES)}
   AND (r.decided_on <= $as_of AND r.category = $negative
-       AND coalesce(ro.since, $min_date) <= coalesce(r.act_ended_on, r.decided_on)
-       AND coalesce(ro.until, $max_date) >= coalesce(r.act_ended_on, r.decided_on)
+       AND coalesce(ro.since, $min_date) <= {_ACT_ON}
+       AND coalesce(ro.until, $max_date) >= {_ACT_ON}
        OR {_CHANGED})
 RETURN 'officer' AS reach, {_RECORD_COLUMNS},
   [s.code, p.code, t.code] AS via, ro.role AS role, p.code AS officer,

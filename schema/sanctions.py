@@ -16,8 +16,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from schema.catalogue import Catalogue, MeasureDef
-from schema.codes import mask_code
-from schema.errors import InvalidInput, NotFound
+from schema.codes import is_external, mask_code, validate_person_id
+from schema.errors import InvalidCode, InvalidInput, NotFound
 from schema.models import ListKind
 from schema.policy import Policy, RecordFacts
 from schema.record_life import record_state
@@ -112,6 +112,32 @@ def _ground_rank(role: str | None, via: list[str]) -> tuple[int, tuple[str, ...]
     return _GROUND_ORDER.get(role, 3), tuple(via)
 
 
+def _answering_person(row: Mapping[str, Any], code: str, subject_kind: str) -> str | None:
+    """The natural person a row's record would ground something on, if any."""
+    reach = row["reach"]
+    if reach == "officer":
+        return str(row["officer"])
+    if reach in ("role", "named") or subject_kind == "person":
+        return code
+    return None
+
+
+def _minor_at_act(person: str, rec: Mapping[str, Any], as_of: dt.date, policy: Policy) -> bool:
+    """Whether ``person`` was under the policy's minimum age on the record's act date
+    (as known on ``as_of``). Public credit information covers natural persons of full
+    age only (Wuhan Art. 11 年满18周岁自然人, Nantong Art. 2 完全民事行为能力): an act
+    committed before cannot ground a measure or an incentive on them, even once they
+    are of age and loaded. A code without a birth date (``ftm:``) is not judged so."""
+    if is_external(person):
+        return False
+    try:
+        info = validate_person_id(person)
+    except InvalidCode:
+        return False
+    act = as_date(rec.get("act_ended_on")) or as_date(rec.get("decided_on"))
+    return act is not None and info.age_on(min(act, as_of)) < policy.min_age
+
+
 def evaluate(
     code: str,
     rows: Iterable[Mapping[str, Any]],
@@ -167,6 +193,9 @@ def evaluate(
             continue
         v = _in_force(row, as_of, policy)
         if v is None:
+            continue
+        answering = _answering_person(row, code, subject_kind)
+        if answering is not None and _minor_at_act(answering, row["record"], as_of, policy):
             continue
         via = [str(c) for c in row["via"]]
         for target, m in catalogue.groundings_for(v.facts, policy=policy.name):

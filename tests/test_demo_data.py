@@ -283,7 +283,8 @@ def test_s03_person_responsible_in_two_companies(rows: list[Row]) -> None:
         assert not [r for r in roles(rows, entity=code(key), holder=code("P3"))
                     if r["role"] in ("legal_representative", "principal")]
     [director] = roles(rows, entity=code("C"), holder=code("P3"), role="director")
-    assert holds_on(director, AS_OF)
+    [manager] = roles(rows, entity=code("C"), holder=code("P3"), role="manager")
+    assert holds_on(director, AS_OF) and holds_on(manager, AS_OF)
     assert not roles(rows, entity=code("D"), holder=code("P3"))
 
 
@@ -421,7 +422,9 @@ def test_the_check_shows_every_rule(store: GraphStore) -> None:
     # 3. named in two companies' records
     p3 = check("P3")
     assert {b for m, b in measures(p3) if m == "NO_OFFICE"} == {basis("C"), basis("D")}
-    assert (code("P3"), code("C"), "director") in conflicts(p3)
+    # rule 5: his manager's seat is a conflict, his seat as director is not
+    assert (code("P3"), code("C"), "manager") in conflicts(p3)
+    assert (code("P3"), code("C"), "director") not in conflicts(p3)
     # 4. the principal on the act date
     p4 = check("P4")
     assert measures(p4) == {(m, basis("E")) for m in person_measures}

@@ -62,12 +62,12 @@ def check(store: GraphStore, code: str, day: str, policy: str) -> SanctionCheck:
 
 def world(store: GraphStore, write_jsonl: Write, *extra: dict[str, Any]) -> None:
     """CO has a serious black-list record naming REP, its legal representative since 2016;
-    REP is also a director of CO2 today, which the record bars him from."""
+    REP is also a manager of CO2 today, which the record bars him from."""
     load(store, write_jsonl, [
         entity(CO, "南通宏达建设工程有限公司"), entity(CO2, "南通远景贸易有限公司"),
         person(REP, "周建国"),
         role(CO, REP, "legal_representative", "2016-04-01"),
-        role(CO2, REP, "director", "2020-01-01"),
+        role(CO2, REP, "manager", "2020-01-01"),
         record("R1", CO, "2026-06-01", severity="serious", list="black"),
         *extra,
     ])

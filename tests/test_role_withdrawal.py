@@ -35,7 +35,7 @@ BASE = [
     entity(OTHER, "乙公司"),
     person(P, "张三"),
     LR,
-    role(OTHER, P, "director", "2021-01-01"),
+    role(OTHER, P, "manager", "2021-01-01"),
     record("R1", CO, "2025-03-03", severity="serious", act_ended_on="2022-06-01"),
 ]
 
@@ -73,7 +73,7 @@ def test_a_withdrawn_role_stops_counting_from_its_withdrawal_and_keeps_who_withd
 
     assert _check(store, P, "2026-03-05") == (set(), set())
     assert _check(store, P, "2026-02-01")[0] == measures  # the day asked, as it stood
-    assert _roles_in_force(store) == [("DIRECTOR_OF", OTHER)]
+    assert _roles_in_force(store) == [("MANAGER_OF", OTHER)]
     kept = store.read(
         "MATCH (:Person {code: $p})-[w:WITHDRAWN_ROLE]->(e:Entity) "
         "RETURN e.code AS entity, properties(w) AS w",
@@ -92,8 +92,8 @@ def test_a_withdrawn_office_no_longer_bars_its_organisation(
 ) -> None:
     _load(store, write_jsonl(BASE), "2026-01-10")
     assert _check(store, OTHER, "2026-02-01")[1] == {OTHER}  # its restricted director
-    director = {**role(OTHER, P, "director", "2021-01-01"), "action": "withdraw"}
-    _load(store, write_jsonl([director]), "2026-03-02")
+    manager = {**role(OTHER, P, "manager", "2021-01-01"), "action": "withdraw"}
+    _load(store, write_jsonl([manager]), "2026-03-02")
     assert _check(store, OTHER, "2026-03-05")[1] == set()
     assert _check(store, P, "2026-03-05")[1] == {CO}  # the office in OTHER is gone
     assert _check(store, OTHER, "2026-02-01")[1] == {OTHER}
@@ -117,7 +117,7 @@ def test_a_file_that_sends_and_withdraws_a_role_changes_nothing_when_loaded_agai
 ) -> None:
     path = write_jsonl([*BASE, WITHDRAW_LR])
     _load(store, path, "2026-01-10")
-    assert _roles_in_force(store) == [("DIRECTOR_OF", OTHER)]
+    assert _roles_in_force(store) == [("MANAGER_OF", OTHER)]
     before = graph_snapshot(store)
     again = _load(store, path, "2026-01-12")
     assert graph_snapshot(store) == before
@@ -161,4 +161,4 @@ def test_a_role_withdrawal_in_csv(store: GraphStore, tmp_path: Path) -> None:
                      "2020-01-01,withdraw\n", "utf-8")
     summary = _load(store, sheet, "2026-03-02")
     assert summary.rows_by_type["withdraw_role"] == 1
-    assert _roles_in_force(store) == [("DIRECTOR_OF", OTHER)]
+    assert _roles_in_force(store) == [("MANAGER_OF", OTHER)]
