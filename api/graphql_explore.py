@@ -8,12 +8,48 @@ caller is that person or an operator.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
+from collections.abc import Sequence
+from typing import Any
 
 import strawberry
+from strawberry.types import Info
 
 from api import explore
 from api.context import RequestContext
+from api.graphql_types import CreditRecord, visible_records
 from schema.access import shown_code
+from schema.codes import is_external
+
+#: What a node id is a keyed digest of, so the same secret's other digests (check ids)
+#: never coincide with one.
+_NODE_ID_CONTEXT = b"credit-graph node id\x00"
+NODE_ID_HEX = 20
+
+
+def node_id(ctx: RequestContext, code: str) -> str:
+    """An opaque id for the subject ``code``: the same in every answer of this service
+    (and every service sharing its ``check-id.key``), for every caller, and telling
+    nothing about the code. Two persons whose masked ID numbers read alike get two ids.
+
+    A keyed digest, not a plain hash: an ID number has too few possible values for a
+    plain hash to hide it."""
+    mac = hmac.new(ctx.state.check_secret, _NODE_ID_CONTEXT + code.encode("utf-8"),
+                   hashlib.sha256)
+    return "n" + mac.hexdigest()[:NODE_ID_HEX]
+
+
+def risk_of(records: Sequence[CreditRecord]) -> str:
+    """black, negative, red or none, from the records in force (as the explorer colours)."""
+    live = [r for r in records if r.status == "in_force"]
+    if any(r.list_kind == "black" for r in live):
+        return "black"
+    if any(r.category == "negative" for r in live):
+        return "negative"
+    if any(r.list_kind == "red" for r in live):
+        return "red"
+    return "none"
 
 
 @strawberry.type(name="GraphNode", description="A subject on a path or in a subgraph.")
@@ -21,6 +57,18 @@ class GraphNodeView:
     code: str
     name: str | None
     kind: str
+    id: strawberry.ID = strawberry.field(
+        description="An opaque id of the subject, the same in every answer and for every "
+        "caller; use it, not code, to tell nodes apart: two masked ID numbers can read "
+        "alike. It reveals nothing of the code."
+    )
+    key: strawberry.Private[str]
+
+    @strawberry.field(description="From the subject's records the caller may read (as "
+                      "`records` shows them) in force today: black (on the black list), "
+                      "negative (a negative record), red (on the red list), or none.")
+    async def risk(self, info: Info[Any, Any]) -> str:
+        return risk_of(await visible_records(info, self.key))
 
 
 @strawberry.type(name="GraphEdge", description="A role between two subjects, in its real "
@@ -29,6 +77,8 @@ class GraphEdgeView:
     type: str
     from_code: str
     to_code: str
+    from_id: strawberry.ID = strawberry.field(description="The holder's node id.")
+    to_id: strawberry.ID = strawberry.field(description="The organisation's node id.")
     since: dt.date | None
     until: dt.date | None
     share_ratio: float | None
@@ -74,7 +124,8 @@ class ControllerView:
 
 
 def node_view(n: explore.GraphNode, ctx: RequestContext) -> GraphNodeView:
-    return GraphNodeView(code=shown_code(ctx.caller, n.code), name=n.name, kind=n.kind)
+    return GraphNodeView(code=shown_code(ctx.caller, n.code), name=n.name, kind=n.kind,
+                         id=strawberry.ID(node_id(ctx, n.code)), key=n.code)
 
 
 def edge_view(e: explore.GraphEdge, ctx: RequestContext) -> GraphEdgeView:
@@ -82,6 +133,8 @@ def edge_view(e: explore.GraphEdge, ctx: RequestContext) -> GraphEdgeView:
         type=e.type,
         from_code=shown_code(ctx.caller, e.from_code),
         to_code=shown_code(ctx.caller, e.to_code),
+        from_id=strawberry.ID(node_id(ctx, e.from_code)),
+        to_id=strawberry.ID(node_id(ctx, e.to_code)),
         since=e.since,
         until=e.until,
         share_ratio=e.share_ratio,
@@ -119,7 +172,9 @@ def controller_view(c: explore.Controller, ctx: RequestContext) -> ControllerVie
             [
                 ControlStepView(
                     holder_code=shown_code(ctx.caller, s.holder_code) if s.holder_code else None,
-                    entity_code=s.entity_code,
+                    # an ``ftm:`` id may carry an ID number; a USCC is shown as is
+                    entity_code=(shown_code(ctx.caller, s.entity_code)
+                                 if is_external(s.entity_code) else s.entity_code),
                     share_ratio=s.share_ratio,
                 )
                 for s in chain

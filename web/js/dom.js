@@ -37,3 +37,33 @@ export const isMasked = (code) => typeof code === "string" && code.includes("*")
 
 /** 18 characters of digits and USCC letters: a code, not a name to search for. */
 export const looksLikeCode = (text) => /^[0-9A-HJ-NP-RT-UW-Y]{18}$/i.test(text.trim());
+
+/** A FollowTheMoney id (`ftm:co-ftm-1`): a code as typed (FtM ids are case-sensitive). */
+export const isFtmId = (text) => /^ftm:\S+$/.test(text.trim());
+
+/** The code a typed text is, if it is one (USCC or ID number upper-cased, an FtM id as
+ * typed); null for a name to search for. */
+export function asCode(text) {
+  const v = text.trim();
+  if (isFtmId(v)) return v;
+  if (looksLikeCode(v)) return v.toUpperCase();
+  return null;
+}
+
+/** Whether an 18-character code is a resident ID number (GB 11643 check character), as
+ * opposed to a USCC: only a full ID number can stand for a masked search result. */
+export function isIdNumber(text) {
+  const v = text.trim().toUpperCase();
+  if (!/^\d{17}[\dX]$/.test(v)) return false;
+  const weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+  let sum = 0;
+  for (let i = 0; i < 17; i += 1) sum += Number(v[i]) * weights[i];
+  return "10X98765432"[sum % 11] === v[17];
+}
+
+/** Whether a masked code (320***********257X) reads as the full number `full`. */
+export function maskedAs(masked, full) {
+  const f = full.trim().toUpperCase();
+  return isMasked(masked) && masked.length === f.length && masked.slice(0, 3) === f.slice(0, 3)
+    && masked.slice(-4).toUpperCase() === f.slice(-4);
+}

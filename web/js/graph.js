@@ -1,19 +1,28 @@
 // The interactive graph: Cytoscape (vendored in web/vendor, drawn on a canvas).
 // Nodes are subjects, edges are roles in their real direction (holder → organisation).
-// Node ids are the codes as the service shows them to this caller, so a masked ID number
-// is a node that cannot be expanded further (the service needs the full number).
+// A node is identified by the opaque id the service gives it (`id` in `neighborhood` and
+// `paths`, the same in every answer): two persons whose masked ID numbers read alike are
+// two nodes. The Cytoscape element id is the code when this caller sees it in clear (a
+// code names one subject) and the opaque id when it is masked; the code is what is shown.
+// A masked node cannot be expanded further (the service needs the full number), but its
+// risk comes with it, computed by the service from what this caller may read.
 
 import cytoscape from "../vendor/cytoscape.esm.min.js";
 import { gql } from "./api.js";
 import { isMasked } from "./dom.js";
 import { t, label } from "./i18n.js";
 
+const NODE = "id code name kind risk";
+const EDGE = "type fromCode toCode fromId toId since until shareRatio";
+export const GRAPH_FIELDS = { node: NODE, edge: EDGE };
+
 const HOOD = `query Hood($code: String!, $hops: Int!, $limit: Int!) {
   neighborhood(code: $code, hops: $hops, limit: $limit) {
-    truncated nodes { code name kind }
-    edges { type fromCode toCode since until shareRatio } } }`;
+    truncated nodes { ${NODE} }
+    edges { ${EDGE} } } }`;
 
-// Whether a subject has negative records in force, and which lists it is on today.
+// Whether a subject has negative records in force, and which lists it is on today (for
+// nodes added from a code alone, e.g. a check's via chain).
 const RISK = `query Risk($codes: [String!]!) {
   subjects(codes: $codes) { code records { category status list } } }`;
 
@@ -51,7 +60,9 @@ const STYLE = [
 
 let cy = null;
 let onChange = () => {};
-const expanded = new Set();
+const expanded = new Set();   // element ids
+const byNid = new Map();      // the service's node id → element id
+const aliases = new Map();    // a full ID number asked → the element it was shown as
 let truncatedAny = false;
 
 export function initGraph(container, { onTap, changed }) {
@@ -62,13 +73,51 @@ export function initGraph(container, { onTap, changed }) {
   cy.on("tap", "node", (ev) => onTap(ev.target.data()));
   onChange = changed || (() => {});
   // For the browser tests and for anyone debugging the page from the console.
-  window.creditGraph = { cy, expanded };
+  window.creditGraph = { cy, expanded, elementOf };
   return cy;
 }
 
-export const hasNode = (code) => cy.getElementById(code).nonempty();
-export const nodeData = (code) => (hasNode(code) ? cy.getElementById(code).data() : null);
-export const isExpanded = (code) => expanded.has(code);
+export const hasNode = (id) => !!id && cy.getElementById(id).nonempty();
+export const nodeData = (id) => (hasNode(id) ? cy.getElementById(id).data() : null);
+export const isExpanded = (id) => expanded.has(id);
+
+/** The elements that may stand for a code as a check or a profile names it. */
+function candidates(code) {
+  if (aliases.has(code) && hasNode(aliases.get(code))) return [aliases.get(code)];
+  if (hasNode(code)) return [code];
+  return cy.nodes().filter((n) => n.data("code") === code).map((n) => n.id());
+}
+
+/** The element for a code; `near`: prefer one joined to that element (two masked codes
+ * can read alike, and a chain names its subjects in order). */
+export function elementOf(code, near = null) {
+  const found = candidates(code);
+  if (found.length > 1 && near && hasNode(near)) {
+    const next = found.find((id) => cy.getElementById(id).edgesWith(cy.getElementById(near)).nonempty());
+    if (next) return next;
+  }
+  return found[0] || null;
+}
+
+/** A chain of codes (a check's via) as element ids, each resolved next to the previous. */
+export function chainOf(codes) {
+  const out = [];
+  for (const code of codes) out.push(elementOf(code, out.length ? out[out.length - 1] : null) || code);
+  return out;
+}
+
+/** The element ids of a path as the service returned it. */
+export const pathIds = (p) => p.nodes.map((n) => elementFor(n) || n.code);
+
+/** The node data for a code (its name, kind, risk), if it is in the graph. */
+export const dataOfCode = (code) => nodeData(elementOf(code));
+
+/** The element a node of an answer is (or would be) drawn as. */
+function elementFor(n) {
+  if (n.id && byNid.has(n.id) && hasNode(byNid.get(n.id))) return byNid.get(n.id);
+  if (!isMasked(n.code) && hasNode(n.code)) return n.code;
+  return null;
+}
 
 export function allNodes() {
   return cy.nodes().map((n) => n.data()).sort((a, b) => a.label.localeCompare(b.label, "zh"));
@@ -89,33 +138,44 @@ function edgeLabel(d) {
   return parts.join(" ");
 }
 
-const edgeId = (e) => `${e.type}|${e.fromCode}|${e.toCode}|${e.since || ""}`;
+const edgeId = (e, source, target) => `${e.type}|${source}|${target}|${e.since || ""}`;
 
-/** Adds nodes and edges (a neighbourhood, a path); returns the ids that were new. */
+const endOf = (nid, code, near) => (nid && byNid.has(nid) ? byNid.get(nid) : elementOf(code, near));
+
+/** Adds nodes and edges (a neighbourhood, a path); returns the element ids that were new. */
 export function merge({ nodes = [], edges = [] }, around = null) {
   const added = [];
   const origin = around && hasNode(around) ? cy.getElementById(around).position() : null;
   cy.batch(() => {
     for (const n of nodes) {
-      const existing = cy.getElementById(n.code);
-      if (existing.nonempty()) {
+      const known = elementFor(n);
+      if (known) {
+        const existing = cy.getElementById(known);
         if (n.name && !existing.data("name")) existing.data({ name: n.name, label: nodeLabel(n) });
+        if (n.id && !existing.data("nid")) { existing.data("nid", n.id); byNid.set(n.id, known); }
+        if (n.code && n.code !== existing.data("code")) existing.data("code", n.code);
+        if (n.risk) existing.data("risk", n.risk);
         continue;
       }
       const position = origin
         ? { x: origin.x + (Math.random() - 0.5) * 160, y: origin.y + (Math.random() - 0.5) * 160 }
         : { x: Math.random() * 400, y: Math.random() * 300 };
+      const masked = isMasked(n.code);
+      const id = masked ? (n.id || `masked:${n.code}:${cy.nodes().length}`) : n.code;
       cy.add({ group: "nodes", position, data: {
-        id: n.code, code: n.code, name: n.name || null, kind: n.kind, label: nodeLabel(n),
-        risk: isMasked(n.code) ? "unknown" : "pending",
+        id, nid: n.id || null, code: n.code, name: n.name || null, kind: n.kind,
+        label: nodeLabel(n), risk: n.risk || (masked ? "unknown" : "pending"),
       } });
-      added.push(n.code);
+      if (n.id) byNid.set(n.id, id);
+      added.push(id);
     }
     for (const e of edges) {
-      const id = edgeId(e);
+      const source = endOf(e.fromId, e.fromCode, null);
+      const target = endOf(e.toId, e.toCode, source);
+      if (!hasNode(source) || !hasNode(target)) continue;
+      const id = edgeId(e, source, target);
       if (cy.getElementById(id).nonempty()) continue;
-      if (!hasNode(e.fromCode) || !hasNode(e.toCode)) continue;
-      const data = { id, source: e.fromCode, target: e.toCode, type: e.type,
+      const data = { id, source, target, type: e.type,
         since: e.since || null, until: e.until || null, shareRatio: e.shareRatio ?? null };
       data.label = edgeLabel(data);
       cy.add({ group: "edges", data });
@@ -136,20 +196,24 @@ export function fit() { cy.fit(undefined, 30); }
 export function clearGraph() {
   cy.elements().remove();
   expanded.clear();
+  byNid.clear();
+  aliases.clear();
   truncatedAny = false;
   onChange();
 }
 
-/** Loads the subjects around `code` (one hop) into the graph. */
+/** Loads the subjects around `code` (one hop) into the graph; `centre` is its element. */
 export async function expand(code, hops = 1) {
   const { data } = await gql(HOOD, { code, hops, limit: HOOD_LIMIT });
   const g = data.neighborhood;
   truncatedAny = truncatedAny || g.truncated;
-  // The service shows an ID number masked to most callers: the centre is then the node
-  // whose masked code stands for the number asked.
-  const centre = g.nodes.some((n) => n.code === code) ? code
-    : (g.nodes.find((n) => isMasked(n.code) && sameMasked(n.code, code)) || {}).code || code;
-  merge(g, hasNode(centre) ? centre : null);
+  // The service lists the centre first; its code may be shown masked (an ID number asked
+  // in full by a caller who sees it masked).
+  const first = g.nodes[0] || null;
+  const before = first ? elementFor(first) : elementOf(code);
+  merge(g, before);
+  const centre = (first && elementFor(first)) || elementOf(code) || code;
+  if (first && first.code !== code) aliases.set(code, centre);
   expanded.add(centre);
   if (hasNode(centre)) cy.getElementById(centre).addClass("expanded");
   await annotateRisk();
@@ -157,22 +221,18 @@ export async function expand(code, hops = 1) {
   return { centre, truncated: g.truncated, size: g.nodes.length };
 }
 
-function sameMasked(masked, full) {
-  return masked.length === full.length && masked.slice(0, 3) === full.slice(0, 3)
-    && masked.slice(-4) === full.slice(-4).toUpperCase();
-}
-
-/** Colours the subjects whose risk is not known yet: negative records in force, lists. */
+/** Colours the nodes whose risk is not known yet (added from a code alone, which the
+ * caller sees in clear): negative records in force, lists. */
 export async function annotateRisk() {
-  const todo = cy.nodes("[risk = 'pending']").map((n) => n.id());
+  const todo = cy.nodes("[risk = 'pending']").map((n) => [n.id(), n.data("code")]);
   for (let i = 0; i < todo.length; i += RISK_BATCH) {
-    const codes = todo.slice(i, i + RISK_BATCH);
-    const { data } = await gql(RISK, { codes }, { partial: true });
+    const batch = todo.slice(i, i + RISK_BATCH);
+    const { data } = await gql(RISK, { codes: batch.map(([, code]) => code) }, { partial: true });
     const found = new Map((data.subjects || []).filter(Boolean).map((s) => [s.code, s]));
     cy.batch(() => {
-      for (const code of codes) {
+      for (const [id, code] of batch) {
         const s = found.get(code);
-        cy.getElementById(code).data("risk", s ? riskOf(s.records) : "unknown");
+        cy.getElementById(id).data("risk", s ? riskOf(s.records) : "unknown");
       }
     });
   }
@@ -188,7 +248,7 @@ function riskOf(records) {
 
 /** Makes sure every code is a node (names read from the service when it can). */
 export async function ensureNodes(codes) {
-  const missing = [...new Set(codes)].filter((c) => !hasNode(c));
+  const missing = [...new Set(codes)].filter((c) => !elementOf(c));
   if (!missing.length) return;
   const readable = missing.filter((c) => !isMasked(c));
   const named = new Map();
@@ -212,7 +272,8 @@ export function ensureLink(a, b, why) {
   onChange();
 }
 
-/** Highlights a chain of codes (and the edges between neighbours in it); dims the rest. */
+/** Highlights chains of element ids (and the edges between neighbours in them); dims the
+ * rest. */
 export function highlightChains(chains) {
   clearHighlight();
   const els = cy.collection();
@@ -244,9 +305,9 @@ export function clearHighlight() {
   cy.elements().removeClass("hl dim");
 }
 
-export function select(code) {
+export function select(id) {
   cy.nodes().unselect();
-  if (hasNode(code)) cy.getElementById(code).select();
+  if (hasNode(id)) cy.getElementById(id).select();
 }
 
 export function relabel() {

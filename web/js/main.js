@@ -3,7 +3,7 @@
 // what a click or a key does.
 
 import { credentials, gql, GqlError, onBusy, saveCredentials } from "./api.js";
-import { $, clear, h, isMasked, looksLikeCode } from "./dom.js";
+import { $, asCode, clear, h, isIdNumber, isMasked, maskedAs } from "./dom.js";
 import * as graph from "./graph.js";
 import { applyI18n, label, lang, setLang, t } from "./i18n.js";
 import { loadProfile, renderProfile } from "./profile.js";
@@ -17,9 +17,11 @@ const WHOAMI = "query Whoami { whoami { role keyName unit } }";
 
 const state = {
   profile: null,     // the subject shown in the profile
+  profileCode: null, // the code it was opened with (a full ID number the service masks)
   lastPaths: null,   // {from, to} of the last path search, for the path export
   lastCheck: null,
   lastResults: [],
+  lastSearch: "",    // the text the results are for
   rerender: [],      // views to rebuild when the language changes
 };
 
@@ -100,11 +102,16 @@ function renderResults() {
     list.append(h("li.hint", {}, t("search.none")));
     return;
   }
+  // A person's ID number is masked for most callers: the result cannot be opened by its
+  // code, but it can by the full number typed, which the search matched.
+  const typed = state.lastSearch.trim().toUpperCase();
+  const byTyped = isIdNumber(typed) ? typed : null;
   for (const s of state.lastResults) {
     const masked = isMasked(s.code);
+    const code = masked && byTyped && maskedAs(s.code, byTyped) ? byTyped : (masked ? null : s.code);
     list.append(h("li", {},
-      h("button.result", { type: "button", disabled: masked, title: masked ? t("search.masked") : null,
-        dataset: { code: s.code }, onclick: () => openProfile(s.code) },
+      h("button.result", { type: "button", disabled: !code, title: code ? null : t("search.masked"),
+        dataset: { code: s.code }, onclick: () => openProfile(code) },
         h("span.name", {}, s.name || s.code),
         h("span.sub", {}, `${label("kind", s.kind)} · ${s.code}${s.address ? ` · ${s.address}` : ""}`))));
   }
@@ -114,8 +121,18 @@ const search = act(async (ev) => {
   if (ev) ev.preventDefault();
   const text = $("search").value.trim();
   if (!text) return;
-  const { data } = await gql(SEARCH, { text });
+  let data;
+  try {
+    ({ data } = await gql(SEARCH, { text }));
+  } catch (e) {
+    // The old results are not the answer to this search.
+    state.lastResults = [];
+    state.lastSearch = "";
+    clear($("results"));
+    throw e;
+  }
   state.lastResults = data.searchSubjects;
+  state.lastSearch = text;
   renderResults();
   const first = $("results").querySelector("button.result:not([disabled])");
   if (first) first.focus();
@@ -125,31 +142,40 @@ const search = act(async (ev) => {
 const openProfile = act(async (code) => {
   const s = await loadProfile(code);
   state.profile = s;
+  // Opened by a full ID number the service shows masked: the number typed is what the
+  // profile's actions ask about (the masked code names nobody).
+  state.profileCode = isMasked(s.code) && !isMasked(code) ? code : s.code;
+  const asked = state.profileCode;
   drawProfile();
-  $("check-code").value = s.code;
-  if (!$("path-from").value) $("path-from").value = s.code;
-  $("export-neighborhood").disabled = isMasked(s.code);
-  if (!isMasked(s.code)) {
-    await graph.expand(s.code);
-    graph.select(s.code);
+  $("check-code").value = asked;
+  if (!$("path-from").value) $("path-from").value = asked;
+  $("export-neighborhood").disabled = isMasked(asked);
+  if (!isMasked(asked)) {
+    const { centre } = await graph.expand(asked);
+    graph.select(centre);
   }
 });
 
 function drawProfile() {
   const s = state.profile;
   if (!s) return;
+  // The profile's own buttons name s.code; a masked one stands for the number it was
+  // opened with.
+  const own = (code) => (code === s.code ? state.profileCode || code : code);
   clear($("profile-body")).append(renderProfile(s, {
     open: openProfile,
-    graph: act(async (code) => { await graph.expand(code); graph.select(code); graph.fit(); }),
-    check: (code) => { $("check-code").value = code; runCheckAction(); },
-    pathFrom: (code) => { $("path-from").value = code; $("path-to").focus(); },
-    pathTo: (code) => { $("path-to").value = code; $("path-from").focus(); },
+    graph: act(async (code) => {
+      const { centre } = await graph.expand(own(code)); graph.select(centre); graph.fit();
+    }),
+    check: (code) => { $("check-code").value = own(code); runCheckAction(); },
+    pathFrom: (code) => { $("path-from").value = own(code); $("path-to").focus(); },
+    pathTo: (code) => { $("path-to").value = own(code); $("path-from").focus(); },
   }));
 }
 
 // ------------------------------------------------------------------ graph
 function nameOf(code) {
-  const d = graph.nodeData(code);
+  const d = graph.dataOfCode(code);
   if (d && d.name) return d.name;
   const c = state.lastCheck;
   return c && c.code === code && c.subjectName ? c.subjectName : code;
@@ -159,33 +185,38 @@ function riskText(d) {
   return d.risk && !["none", "pending"].includes(d.risk) ? label("risk", d.risk) : "";
 }
 
+// Nodes are named by their element ids (graph.js); the code is what is shown and asked.
 const tapNode = act(async (d) => {
-  graph.select(d.code);
-  drawNodePanel(d.code);
-  if (!graph.isExpanded(d.code) && !isMasked(d.code)) {
+  graph.select(d.id);
+  drawNodePanel(d.id);
+  if (!graph.isExpanded(d.id) && !isMasked(d.code)) {
     await graph.expand(d.code);
-    drawNodePanel(d.code);
+    drawNodePanel(d.id);
   }
 });
 
-function drawNodePanel(code) {
-  const d = graph.nodeData(code);
+function drawNodePanel(id) {
+  const d = graph.nodeData(id);
   const panel = $("node-panel");
   if (!d) { panel.hidden = true; return; }
+  const code = d.code;
   const masked = isMasked(code);
   clear(panel).append(
     h("strong", {}, d.name || d.code), " ",
     h("span.sub", {}, `${label("kind", d.kind)} · ${d.code} ${riskText(d)}`),
     h("div.actions", {},
       h("button", { type: "button", disabled: masked, onclick: () => openProfile(code) }, t("node.profile")),
-      h("button", { type: "button", disabled: masked || graph.isExpanded(code),
+      h("button", { type: "button", disabled: masked || graph.isExpanded(id),
         onclick: () => tapNode(d) }, t("node.expand")),
       h("button", { type: "button", disabled: masked,
         onclick: () => { $("check-code").value = code; runCheckAction(); } }, t("node.check")),
-      h("button", { type: "button", onclick: () => { $("path-from").value = code; } }, t("node.path_from")),
-      h("button", { type: "button", onclick: () => { $("path-to").value = code; } }, t("node.path_to"))),
+      h("button", { type: "button", disabled: masked,
+        onclick: () => { $("path-from").value = code; } }, t("node.path_from")),
+      h("button", { type: "button", disabled: masked,
+        onclick: () => { $("path-to").value = code; } }, t("node.path_to"))),
     ...(masked ? [h("p.hint", {}, t("search.masked"))] : []));
   panel.hidden = false;
+  panel.dataset.node = id;
   panel.dataset.code = code;
 }
 
@@ -197,21 +228,30 @@ function graphChanged() {
   for (const d of graph.allNodes()) {
     list.append(h("li", {}, h("button.link", { type: "button", dataset: { code: d.code },
       onclick: () => tapNode(d) },
-    `${d.name || d.code} (${label("kind", d.kind)}${riskText(d) ? `, ${riskText(d)}` : ""})${graph.isExpanded(d.code) ? " ✓" : ""}`)));
+    `${d.name || d.code} (${label("kind", d.kind)}${riskText(d) ? `, ${riskText(d)}` : ""})${graph.isExpanded(d.id) ? " ✓" : ""}`)));
   }
 }
 
 // ------------------------------------------------------------------ paths
 const findPathsAction = act(async (ev) => {
   if (ev) ev.preventDefault();
-  const [a, b] = await Promise.all([resolveSubject($("path-from").value), resolveSubject($("path-to").value)]);
-  const paths = await findPaths(a, b, Number($("path-hops").value));
+  let a; let b; let paths;
+  try {
+    [a, b] = await Promise.all([resolveSubject($("path-from").value), resolveSubject($("path-to").value)]);
+    paths = await findPaths(a, b, Number($("path-hops").value));
+  } catch (e) {
+    // The old paths answer another question: neither shown nor exported any more.
+    state.lastPaths = null;
+    drawPaths();
+    $("export-paths").disabled = true;
+    throw e;
+  }
   state.lastPaths = { from: a, to: b, paths };
   drawPaths();
   $("export-paths").disabled = false;
   for (const p of paths) graph.merge(p);
   await graph.annotateRisk();
-  if (paths.length) graph.highlightChains([paths[0].nodes.map((n) => n.code)]);
+  if (paths.length) graph.highlightChains([graph.pathIds(paths[0])]);
 });
 
 function drawPaths() {
@@ -219,7 +259,7 @@ function drawPaths() {
   if (!state.lastPaths) return;
   renderPaths(list, state.lastPaths.paths, (p) => {
     graph.merge(p);
-    graph.highlightChains([p.nodes.map((n) => n.code)]);
+    graph.highlightChains([graph.pathIds(p)]);
   });
 }
 
@@ -228,19 +268,29 @@ async function showVia(chains) {
   // The checked subject's own neighbourhood first, so the role edges of the explanation
   // are drawn with their dates; anything still missing is added with a dashed link.
   const start = chains.length && chains[0].length ? chains[0][0] : null;
-  if (start && !isMasked(start) && !graph.isExpanded(start)) await graph.expand(start);
+  if (start && !isMasked(start) && !graph.isExpanded(graph.elementOf(start))) await graph.expand(start);
   await graph.ensureNodes(chains.flat());
-  for (const chain of chains) {
+  // Codes to elements, each next to the one before it (masked codes can read alike).
+  const drawn = chains.map((chain) => graph.chainOf(chain));
+  for (const chain of drawn) {
     for (let i = 1; i < chain.length; i += 1) graph.ensureLink(chain[i - 1], chain[i], t("check.via_link"));
   }
-  graph.highlightChains(chains);
+  graph.highlightChains(drawn);
 }
 
 const runCheckAction = act(async (ev) => {
   if (ev) ev.preventDefault();
-  const text = $("check-code").value.trim();
-  const code = looksLikeCode(text) ? text.toUpperCase() : await resolveSubject(text);
-  const check = await runCheck(code, $("check-asof").value);
+  let check;
+  try {
+    const text = $("check-code").value.trim();
+    const code = asCode(text) || await resolveSubject(text);
+    check = await runCheck(code, $("check-asof").value);
+  } catch (e) {
+    // The old verdict is about another subject (or another day): not shown under the error.
+    state.lastCheck = null;
+    clear($("check-result"));
+    throw e;
+  }
   state.lastCheck = check;
   drawCheck();
   const chains = [...check.measures, ...check.incentives].map((m) => m.via)
@@ -266,7 +316,7 @@ const exportAction = (which) => act(async () => {
   let files;
   if (which === "neighborhood") {
     if (!state.profile) return;
-    files = await exportNeighborhood(state.profile.code, format);
+    files = await exportNeighborhood(state.profileCode || state.profile.code, format);
   } else {
     if (!state.lastPaths) return;
     files = await exportPaths(state.lastPaths.from, state.lastPaths.to, format);
@@ -287,7 +337,7 @@ function redraw() {
   graphChanged();
   refreshWhoami();
   const panel = $("node-panel");
-  if (!panel.hidden && panel.dataset.code) drawNodePanel(panel.dataset.code);
+  if (!panel.hidden && panel.dataset.node) drawNodePanel(panel.dataset.node);
 }
 
 // ------------------------------------------------------------------ start

@@ -1,21 +1,24 @@
 // The path finder: how two subjects are connected through roles and shareholdings.
 
 import { gql, GqlError } from "./api.js";
-import { h, isMasked, looksLikeCode } from "./dom.js";
+import { asCode, h, isMasked } from "./dom.js";
+import { GRAPH_FIELDS } from "./graph.js";
 import { t, label } from "./i18n.js";
 
 const PATHS = `query Paths($a: String!, $b: String!, $hops: Int!) {
   paths(fromCode: $a, toCode: $b, maxHops: $hops, first: 5) {
-    length nodes { code name kind }
-    edges { type fromCode toCode since until shareRatio } } }`;
+    length nodes { ${GRAPH_FIELDS.node} }
+    edges { ${GRAPH_FIELDS.edge} } } }`;
 
 const FIND_ONE = `query FindOne($text: String!) { searchSubjects(text: $text, first: 1) { code name } }`;
 
-/** A code as typed, or the best search hit for a name (Chinese or pinyin). */
+/** A code as typed (a USCC, an ID number, an `ftm:` id), or the best search hit for a
+ * name (Chinese or pinyin). */
 export async function resolveSubject(text) {
   const v = text.trim();
   if (!v) throw new GqlError("INVALID_INPUT", t("paths.need_both"));
-  if (looksLikeCode(v)) return v.toUpperCase();
+  const code = asCode(v);
+  if (code) return code;
   const { data } = await gql(FIND_ONE, { text: v });
   const hit = data.searchSubjects[0];
   if (!hit) throw new GqlError("NOT_FOUND", t("paths.no_subject", { text: v }));
@@ -31,13 +34,17 @@ export async function findPaths(a, b, hops) {
 /** One path as a line: 甲 —法定代表人→ 乙 ←股东— 丙 (arrows in the roles' direction). */
 function describe(p) {
   const parts = [];
+  // Nodes are told apart by their ids: two masked ID numbers can read alike.
+  const key = (n) => n.id || n.code;
+  const from = (e) => e.fromId || e.fromCode;
+  const to = (e) => e.toId || e.toCode;
   p.nodes.forEach((n, i) => {
     if (i > 0) {
-      const prev = p.nodes[i - 1].code;
-      const hop = p.edges.filter((e) => (e.fromCode === prev && e.toCode === n.code)
-        || (e.fromCode === n.code && e.toCode === prev));
+      const prev = key(p.nodes[i - 1]);
+      const hop = p.edges.filter((e) => (from(e) === prev && to(e) === key(n))
+        || (from(e) === key(n) && to(e) === prev));
       const roles = hop.map((e) => {
-        const forward = e.fromCode === prev;
+        const forward = from(e) === prev;
         const dates = e.since || e.until ? ` ${e.since || "…"}–${e.until || t("graph.now")}` : "";
         return `${forward ? "" : "←"}${label("role", e.type)}${dates}${forward ? "→" : ""}`;
       });
