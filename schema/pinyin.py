@@ -16,8 +16,13 @@ Choices, where the text of a name does not decide:
   another reading finds the name through the fuzzy tier, not the pinyin tier.
 - ``ü`` is written ``v`` (绿 -> ``lv``), as every pinyin input method types it.
 - Latin letters and digits in a name are kept, lowercased, and count letter by letter
-  for the initials (``ABC科技`` -> ``abckeji`` / ``abckj``); everything else
-  (punctuation, full-width brackets, spaces) is dropped.
+  for the initials (``ABC科技`` -> ``abckeji`` / ``abckj``); full-width ones and letters
+  with accents count as their plain forms (``ＡＢＣ科技`` -> ``abckeji``, ``José`` ->
+  ``jose``; NFKD, marks dropped). Everything else (punctuation, full-width brackets,
+  spaces) is dropped. Subjects loaded before full-width letters were kept still hold
+  the pinyin without them (the row hash leaves search properties out, so reloading
+  skips the row) until their row changes or their pinyin is removed and derived again
+  by ``api.search.backfill_search_props`` (docs/api.md, search).
 
 Cost. This runs for every subject row a loader reads (millions per province), and
 pypinyin's phrase segmentation costs about 45 µs a name. Context changes a character's
@@ -41,7 +46,14 @@ from pypinyin import Style, lazy_pinyin
 from pypinyin.phrases_dict import phrases_dict
 from pypinyin.pinyin_dict import pinyin_dict
 
-__all__ = ["name_pinyin", "pinyin_syllables", "search_props", "syllables"]
+__all__ = [
+    "name_pieces",
+    "name_pinyin",
+    "pinyin_syllables",
+    "search_props",
+    "syllables",
+    "typed_pinyin",
+]
 
 _DIAERESIS = "\u0308"
 _OTHER = "\x00"  # marks text pypinyin has no reading for
@@ -115,6 +127,16 @@ def _other_chars(run: str) -> str:
     return _OTHER + run
 
 
+def _plain(text: str) -> list[str]:
+    """The ASCII letters and digits of text without a reading, lowercased: full-width
+    forms as their ASCII ones, accents dropped (``Ａé-1`` -> ``a``, ``e``, ``1``)."""
+    return [
+        c
+        for c in unicodedata.normalize("NFKD", text).lower()
+        if c.isascii() and _LATIN_OR_DIGIT.match(c)
+    ]
+
+
 def _pieces(name: str) -> list[str]:
     """Syllables for Chinese characters, single letters/digits for the rest."""
     t = _tables()
@@ -122,7 +144,7 @@ def _pieces(name: str) -> list[str]:
         pieces: list[str] = []
         for item in lazy_pinyin(name, style=Style.NORMAL, errors=_other_chars):
             if item.startswith(_OTHER):
-                pieces.extend(c for c in item[1:].lower() if _LATIN_OR_DIGIT.match(c))
+                pieces.extend(_plain(item[1:]))
             else:
                 pieces.append(item)
         return pieces
@@ -131,21 +153,56 @@ def _pieces(name: str) -> list[str]:
         reading = t.single.get(c)
         if reading is not None:
             out.append(reading)
-        else:
-            low = c.lower()
-            if low.isascii() and _LATIN_OR_DIGIT.match(low):
+        elif c.isascii():
+            if _LATIN_OR_DIGIT.match(low := c.lower()):
                 out.append(low)
+        else:
+            out.extend(_plain(c))
     return out
 
 
 @lru_cache(maxsize=65536)
-def name_pinyin(name: str) -> tuple[str, str]:
-    """``(full pinyin, initials)`` of a name, both lowercase ASCII, possibly empty.
+def name_pieces(name: str) -> tuple[str, ...]:
+    """The name's pinyin piece by piece: one syllable per Chinese character, one piece
+    per Latin letter or digit (``ABC科技`` -> ``a``, ``b``, ``c``, ``ke``, ``ji``).
 
-    Cached because the same names recur within a load (about one person name in ten).
+    Cached because the same names recur within a load (about one person name in ten),
+    and search ranks the same candidates again and again.
     """
-    pieces = _pieces(name)
+    return tuple(_pieces(name))
+
+
+def name_pinyin(name: str) -> tuple[str, str]:
+    """``(full pinyin, initials)`` of a name, both lowercase ASCII, possibly empty."""
+    pieces = name_pieces(name)
     return "".join(pieces), "".join(p[0] for p in pieces)
+
+
+#: Marks typed inside pinyin that are no part of the letters: syllable apostrophes
+#: (``xi'an``, also as typographic quotes) and hyphens (``Nan-tong``).
+_TYPED_SEPARATORS = frozenset("'\u2018\u2019\u02bc-\u2010\u2011")
+
+
+def typed_pinyin(text: str) -> str | None:
+    """Typed text as toneless pinyin, when it is Latin letters (and digits) only.
+
+    Full-width forms count as ASCII, case and whitespace are ignored, tone marks are
+    dropped, ``ü`` is ``v`` as in ``name_py`` (``Lǚ Yuán`` -> ``lvyuan``), and
+    apostrophes and hyphens are dropped (``xi'an`` -> ``xian``). None when anything else
+    is left (Chinese, other punctuation) or no letter at all.
+    """
+    out: list[str] = []
+    for ch in unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).lower()):
+        if ch == _DIAERESIS and out and out[-1] == "u":
+            out[-1] = "v"
+        elif unicodedata.combining(ch) or ch.isspace() or ch in _TYPED_SEPARATORS:
+            continue
+        else:
+            out.append(ch)
+    plain = "".join(out)
+    if plain.isascii() and plain.isalnum() and any(c.isalpha() for c in plain):
+        return plain
+    return None
 
 
 def search_props(name: str | None) -> dict[str, str]:
