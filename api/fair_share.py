@@ -131,6 +131,9 @@ def _size(node: ValueNode, variables: Mapping[str, Any]) -> int | None:
         return None
     if isinstance(value, bool):
         return None
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        # ``limit: 5000.0`` is an Int to graphql-core: it must not pass as a default size.
+        return int(value)
     if isinstance(value, int):
         return value
     if isinstance(value, (list, tuple)):

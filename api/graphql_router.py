@@ -10,6 +10,7 @@ cannot be written the caller gets ``AUDIT_UNAVAILABLE`` instead of the data.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -32,6 +33,7 @@ from api.audit import AuditLog, AuditRecord
 from api.context import RequestContext
 from api.dataloaders import make_loaders
 from api.errors import coded_error
+from api.keys import KeyInfo, KeyResolver, _bearer_token, key_hash
 from api.log_masking import mask_name
 from api.metrics import Metrics
 from api.ratelimit import RateLimiter
@@ -41,12 +43,26 @@ from schema.errors import (
     CreditGraphError,
     InvalidInput,
     PurposeRequired,
+    RateLimited,
     RequestTimeout,
+    Unauthenticated,
 )
 
 log = logging.getLogger("credit_graph.api")
 
 MAX_PURPOSE = 500
+
+#: The audit entry of a request whose key names no key (unknown, or not ``Bearer``):
+#: nobody can be named, and the secret presented is never written, not even hashed. A
+#: key name cannot start with ``(`` (``api.keys``), so no real key reads the same.
+UNKNOWN_KEY = "(unknown key)"
+UNKNOWN_ROLE = "unknown"
+
+#: ``ctx.extra`` entries: the Authorization header still to be looked up (the context
+#: getter leaves it to the router, which rate-limits the address first), and the key a
+#: refused header named (``api.keys.KeyInfo``, or None when it names none).
+_PENDING_AUTHORIZATION = "pending_authorization"
+_REFUSED_KEY = "refused_key"
 
 
 def coded(error: CreditGraphError) -> GraphQLError:
@@ -127,6 +143,35 @@ class CreditGraphRouter(GraphQLRouter[dict[str, Any], None]):
             raise json.JSONDecodeError("operationName must be a string", "", 0)
         return value
 
+    async def _authenticate(self, ctx: RequestContext) -> CreditGraphError | None:
+        """Look up a key the context getter could not resolve from its cache.
+
+        A header that is not a live key is rate-limited by client address, as the public
+        is: a burst of made-up keys was a burst of graph reads, each answered
+        UNAUTHENTICATED and none RATE_LIMITED. So while the address is over its limit,
+        no lookup is made at all (a live key resolved in the last 30 s is cached and
+        never gets here); each refused lookup takes one of the address's tokens.
+        """
+        authorization = ctx.extra.pop(_PENDING_AUTHORIZATION, None)
+        if authorization is None:
+            return None
+        address = f"client:{ctx.client}"
+        keys = ctx.state.keys
+        try:
+            if self._limiter.retry_after(address) > 0:
+                self._limiter.check(address)  # RateLimited, unless refilled meanwhile
+            ctx.caller = await run_in_threadpool(keys.caller, authorization, ctx.today)
+            ctx.auth_error = None
+            return None
+        except Unauthenticated as e:
+            ctx.auth_error = e
+            ctx.extra[_REFUSED_KEY] = _named_key(keys, authorization)
+            with contextlib.suppress(RateLimited):
+                self._limiter.check(address)
+            return e
+        except CreditGraphError as e:
+            return e
+
     def _gate(self, ctx: RequestContext) -> CreditGraphError | None:
         if ctx.auth_error is not None:
             return ctx.auth_error
@@ -157,7 +202,7 @@ class CreditGraphRouter(GraphQLRouter[dict[str, Any], None]):
     ) -> ExecutionResult:
         ctx: RequestContext = context["ctx"]
         started = time.perf_counter()
-        refused = self._gate(ctx)
+        refused = await self._authenticate(ctx) or self._gate(ctx)
         if refused is not None:
             # Refused before the schema ran: the metrics extension never sees it.
             ctx.extra["refused"] = refused.code
@@ -215,8 +260,20 @@ class CreditGraphRouter(GraphQLRouter[dict[str, Any], None]):
             ]
         response = default_process_result(result)
         ctx: RequestContext | None = getattr(request.state, "cg_ctx", None)
-        if ctx is None or ctx.caller.is_public or ctx.caller.key_name is None:
+        if ctx is None:
             return response
+        if ctx.auth_error is not None and _REFUSED_KEY in ctx.extra:
+            # A header that was looked up and is not a live key: refused, and audited
+            # under the key it names (revoked, expired) or as an unknown key.
+            named = ctx.extra[_REFUSED_KEY]
+            key_name, key_role = (
+                (named.name, named.role.value) if named is not None
+                else (UNKNOWN_KEY, UNKNOWN_ROLE)
+            )
+        elif ctx.caller.is_public or ctx.caller.key_name is None:
+            return response
+        else:
+            key_name, key_role = ctx.caller.key_name, ctx.caller.role.value
         codes = sorted({
             str((e.extensions or {}).get("code", "INTERNAL")) for e in (result.errors or [])
         })
@@ -230,8 +287,8 @@ class CreditGraphRouter(GraphQLRouter[dict[str, Any], None]):
         else:
             outcome = "ok"
         record = AuditRecord(
-            key_name=ctx.caller.key_name,
-            key_role=ctx.caller.role.value,
+            key_name=key_name,
+            key_role=key_role,
             operation=ctx.operation,
             fields=ctx.fields,
             subjects=list(ctx.touched),
@@ -253,6 +310,16 @@ class CreditGraphRouter(GraphQLRouter[dict[str, Any], None]):
         return response
 
 
+def _named_key(keys: KeyResolver, authorization: str | None) -> KeyInfo | None:
+    """The key a refused header names (revoked or expired), or None: from the resolver's
+    cache, which the refused lookup has just filled, so this reads nothing more."""
+    token = _bearer_token(authorization or "")
+    try:
+        return keys._lookup(key_hash(token)) if token is not None else None
+    except CreditGraphError:  # evicted from the cache and the engine is down meanwhile
+        return None
+
+
 def make_context_getter(audit: Callable[[], AuditLog]) -> Callable[[Request], Any]:
     async def context(request: Request) -> dict[str, Any]:
         state: AppState = request.app.state.cg
@@ -268,10 +335,10 @@ def make_context_getter(audit: Callable[[], AuditLog]) -> Callable[[Request], An
         if cached is not None:
             ctx.caller = cached
         else:
-            try:
-                ctx.caller = await run_in_threadpool(state.keys.caller, authorization, today)
-            except CreditGraphError as e:
-                ctx.auth_error = e
+            # Looked up by the router once the address's rate limit allows it; until
+            # then the caller is refused, never the public (nothing runs as it).
+            ctx.extra[_PENDING_AUTHORIZATION] = authorization
+            ctx.auth_error = Unauthenticated("Authorization: the key was not checked")
         ctx.loaders = make_loaders(state.store)
         request.state.cg_ctx = ctx
         return {"ctx": ctx, "request": request, "audit": audit}

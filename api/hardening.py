@@ -20,6 +20,7 @@ unknown fragment) gets a plain error, which ``ErrorCodes`` codes as
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLError,
     GraphQLField,
+    GraphQLInputObjectType,
     GraphQLInterfaceType,
     GraphQLList,
     GraphQLNamedType,
@@ -46,6 +48,7 @@ from graphql import (
     IntValueNode,
     ListValueNode,
     Node,
+    ObjectValueNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
@@ -93,7 +96,12 @@ class CostModel:
     ``default_field_cost``) each time it is resolved; the fields below a list field are
     resolved once per item, the item count taken from a size argument in
     ``size_arguments`` (given literally, through a variable, or as the schema default of
-    the argument), else ``list_sizes``, else ``default_list_size``.
+    the argument), else ``list_sizes``, else ``default_list_size``. A size given inside
+    an input-object argument counts as one of the field's own (``exportGraph(source:
+    {codes: [...]})``). A size argument of a field that returns one object (a page, a
+    subgraph) scales the cost below it by given / default size, since ``list_sizes``
+    describe the lists in that object at the default. An integral float (``100.0``,
+    which graphql-core coerces to the Int 100) is priced as the integer.
     """
 
     field_costs: Mapping[str, int] = field(default_factory=dict)
@@ -344,9 +352,14 @@ class CostWalk:
         # and (as Strawberry does) not counted for depth.
         child_type = get_named_type(field_def.type) if field_def is not None else None
         child = self.selection_set(node.selection_set, child_type)
-        times = self._items(node, field_def, key) if field_def is not None else 1
+        if field_def is None:
+            below = child.cost
+        elif isinstance(_unwrap(field_def.type), GraphQLList):
+            below = self._items(node, field_def, key) * child.cost
+        else:
+            below = self._scaled(node, field_def, child.cost)
         return Tally(
-            cost=min(base + times * child.cost, SATURATION),
+            cost=min(base + below, SATURATION),
             selections=min(1 + child.selections, SATURATION),
             aliases=min(aliases + child.aliases, SATURATION),
             depth=0 if introspection else 1 + child.depth,
@@ -354,16 +367,11 @@ class CostWalk:
         )
 
     def _items(self, node: FieldNode, field_def: GraphQLField, key: str) -> int:
-        """How many times the selections below this field are resolved."""
-        if not isinstance(_unwrap(field_def.type), GraphQLList):
-            return 1
+        """How many times the selections below this list field are resolved."""
+        given = self._given(node, field_def)
+        if given is not None:
+            return given[0]
         sizes = self.model.size_arguments
-        for arg in node.arguments or ():
-            mode = sizes.get(arg.name.value)
-            if mode is not None:
-                n = self._size(self._value(arg.value), mode)
-                if n is not None:
-                    return n
         for arg_name, mode in sizes.items():
             arg_def = field_def.args.get(arg_name)
             if arg_def is not None:
@@ -372,6 +380,61 @@ class CostWalk:
                     return n
         return min(max(self.model.list_sizes.get(key, self.model.default_list_size), 0),
                    SATURATION)
+
+    def _given(self, node: FieldNode, field_def: GraphQLField) -> tuple[int, int | None] | None:
+        """The size the request gives this field, and the size it has when not given.
+
+        A size argument of the field itself (``first: 50``), else the largest size given
+        inside an input-object argument (``exportGraph(source: {codes: [...]})``); the
+        second number is the argument's (or input field's) schema default, or None.
+        """
+        sizes = self.model.size_arguments
+        for arg in node.arguments or ():
+            mode = sizes.get(arg.name.value)
+            if mode is not None:
+                n = self._size(self._value(arg.value), mode)
+                if n is not None:
+                    arg_def = field_def.args.get(arg.name.value)
+                    default = None if arg_def is None else self._size(arg_def.default_value, mode)
+                    return n, default
+        best: tuple[int, int | None] | None = None
+        for arg in node.arguments or ():
+            if arg.name.value in sizes:
+                continue
+            value = self._value(arg.value)
+            if not isinstance(value, Mapping):
+                continue
+            arg_def = field_def.args.get(arg.name.value)
+            input_type = get_named_type(arg_def.type) if arg_def is not None else None
+            for name, item in value.items():
+                mode = sizes.get(name)
+                n = self._size(item, mode) if mode is not None else None
+                if mode is None or n is None or (best is not None and n <= best[0]):
+                    continue
+                input_field = (
+                    input_type.fields.get(name)
+                    if isinstance(input_type, GraphQLInputObjectType) else None
+                )
+                default = (
+                    self._size(input_field.default_value, mode)
+                    if input_field is not None else None
+                )
+                best = (n, default)
+        return best
+
+    def _scaled(self, node: FieldNode, field_def: GraphQLField, below: int) -> int:
+        """The cost below a field that returns one object but takes a size argument
+        (``neighborhood(limit:)``, ``listMembers(first:)``): the lists in that object are
+        what the size bounds, and the cost model prices them at the default size, so the
+        cost below scales by given / default (by the size itself when there is no
+        default). Not given: the cost below as it is."""
+        given = self._given(node, field_def)
+        if given is None:
+            return below
+        n, default = given
+        if default is None or default <= 0:
+            return min(n * below, SATURATION)
+        return min(-(-n * below // default), SATURATION)
 
     def _value(self, node: ValueNode) -> Any:
         """The Python value of an argument, through variables; None when unknown."""
@@ -390,11 +453,17 @@ class CostWalk:
             return node.value
         if isinstance(node, ListValueNode):
             return list(node.values)
+        if isinstance(node, ObjectValueNode):
+            return {f.name.value: self._value(f.value) for f in node.fields}
         return None
 
     @staticmethod
     def _size(value: Any, mode: SizeMode) -> int | None:
         if mode == "count":
+            # A JSON number with a fraction part of zero (``100.0``, ``1e2``) is an Int to
+            # graphql-core, so it is priced as one; otherwise it ran at the default size.
+            if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+                value = int(min(max(value, 0.0), float(SATURATION)))
             if isinstance(value, int) and not isinstance(value, bool):
                 return min(max(value, 0), SATURATION)
             return None
@@ -484,14 +553,25 @@ class ParseLimits(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         options = cast(dict[str, Any], self.execution_context.parse_options)
         options["max_source_length"] = self.max_source_length
-        yield
+        try:
+            yield
+        except GraphQLSyntaxError as error:
+            # Strawberry's ``ParserCache`` parses in its own ``on_parse`` hook, so the
+            # error escapes the parse step (``on_parse`` below never sees it) and every
+            # hook: it passes through here on its way to the result.
+            _mark_if_aborted(error)
+            raise
 
     def on_parse(self) -> Iterator[None]:
         yield
         for error in self.execution_context.pre_execution_errors or ():
-            if isinstance(error, GraphQLSyntaxError) and error.message.endswith("Parsing aborted."):
-                detail = error.message.removeprefix("Syntax Error: ")
-                mark_limit_error(error, f"the document is too large: {detail}")
+            _mark_if_aborted(error)
+
+
+def _mark_if_aborted(error: GraphQLError) -> None:
+    if isinstance(error, GraphQLSyntaxError) and error.message.endswith("Parsing aborted."):
+        detail = error.message.removeprefix("Syntax Error: ")
+        mark_limit_error(error, f"the document is too large: {detail}")
 
 
 SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
