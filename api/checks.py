@@ -90,7 +90,9 @@ def check_key(code: str, field: str = "code") -> str:
     return classify(code, field).code
 
 
-def visible_to(rules: AccessRules, caller: Caller, code: str, as_of: dt.date) -> RowVisible:
+def visible_to(
+    rules: AccessRules, caller: Caller, code: str, as_of: dt.date, now: dt.date | None = None
+) -> RowVisible:
     """What ``caller`` may see of a check of ``code`` (normalised) as of ``as_of``.
 
     One definition for the check a caller receives and for everything later judged
@@ -108,6 +110,7 @@ def visible_to(rules: AccessRules, caller: Caller, code: str, as_of: dt.date) ->
             subject_ended=row.get("record_subject_ended"),
             today=as_of,
             about=code if row["reach"] in ("role", "named") else None,
+            now=now,
         )
 
     return visible

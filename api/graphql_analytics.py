@@ -73,7 +73,8 @@ def _analysis(ctx: RequestContext, day: dt.date) -> Analysis:
 
     def visible(record: Any, subject_kind: str, subject_ended: Any) -> bool:
         return rules.can_see_record(
-            caller, record, subject_kind=subject_kind, subject_ended=subject_ended, today=day
+            caller, record, subject_kind=subject_kind, subject_ended=subject_ended, today=day,
+            now=ctx.today,
         )
 
     def compute() -> Analysis:

@@ -22,6 +22,7 @@ from api.context import RequestContext
 from api.graphql_types import ctx_of
 from api.person_guard import guard_person
 from schema.access import can_see_persons, shown_code
+from schema.codes import is_external
 from schema.errors import LimitExceeded
 
 RelatedLinkKind = strawberry.enum(
@@ -114,7 +115,7 @@ def _role(t: related.RoleTerm | None) -> RelatedRoleView | None:
 def _party_view(p: related.RelatedParty, ctx: RequestContext) -> RelatedPartyView:
     ctx.touch(p.code, *(link.via_code for link in p.links if link.via_code))
     return RelatedPartyView(
-        code=p.code,
+        code=shown_code(ctx.caller, p.code) if is_external(p.code) else p.code,
         name=p.name,
         kind=p.kind,
         truncated=p.truncated,
@@ -136,7 +137,8 @@ def _party_view(p: related.RelatedParty, ctx: RequestContext) -> RelatedPartyVie
 
 def _guard_source(ctx: RequestContext, req: exports.ExportRequest) -> None:
     """Refuse a bad source before anything is read: which source, how many codes, and a
-    person's code from a caller who may not see persons."""
+    person's code from a caller who may not see persons. The codes let through are
+    touched: they were asked about, whether or not the export finds them."""
     exports.check_source(req)
     codes = list(req.codes or [])
     if len(codes) > exports.MAX_CODES:
@@ -149,7 +151,9 @@ def _guard_source(ctx: RequestContext, req: exports.ExportRequest) -> None:
     ]
     for field, code in named:
         if code is not None:
-            guard_person(ctx, check_key(code, field))
+            key = check_key(code, field)
+            guard_person(ctx, key)
+            ctx.touch(key)
 
 
 @strawberry.type

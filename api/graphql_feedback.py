@@ -10,7 +10,9 @@ services are in ``api.feedback``; this module decides what each caller sees of t
   check's date (it was then in the check it received), and ``otherBasis`` only the
   records it may read today: a record hidden from a caller stays absent here too;
 - the subject's code is shown as the reporting key sent it; to every other
-  non-operator key an ID number is masked, as everywhere else.
+  non-operator key an ID number is masked, as everywhere else. The notes are free text
+  and may carry ID numbers too: each is shown as written to the key that wrote it, and
+  to other non-operator keys with ID numbers masked (``_note``).
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from strawberry.types import Info
 from api import feedback
 from api.context import RequestContext
 from api.graphql_types import ctx_of
-from schema.access import CallerRole, shown_code
+from api.log_masking import mask_id_runs
+from schema.access import CallerRole, reveals_id, shown_code
 from schema.errors import Forbidden, LimitExceeded
 
 MAX_PENDING = 500
@@ -145,6 +148,18 @@ def _code(ctx: RequestContext, app: feedback.Application) -> str:
     return shown_code(ctx.caller, app.code)
 
 
+def _note(ctx: RequestContext, text: str | None, author: str | None) -> str | None:
+    """A note as this caller may read it: as written to the key that wrote it, like the
+    code it sent; to everyone else with ID numbers masked unless the caller is an
+    operator or the person a number belongs to (as objection reasons are)."""
+    if text is None:
+        return None
+    caller = ctx.caller
+    if caller.key_name is not None and caller.key_name == author:
+        return text
+    return mask_id_runs(text, keep=lambda run: reveals_id(caller, run))
+
+
 def application_view(
     ctx: RequestContext, app: feedback.Application, refs: Mapping[str, feedback.RecordRef]
 ) -> MeasureApplication:
@@ -158,15 +173,15 @@ def application_view(
         reporter=app.reporter,
         unit=app.unit,
         applied=app.applied,
-        note=app.note,
+        note=_note(ctx, app.note, app.reporter),
         reported_at=app.reported_at,
         basis=[u for u in app.basis if _sees_record(ctx, refs[u], app.as_of, as_then=True)],
         reversed=app.reversed,
         reversed_at=app.reversed_at,
         reversed_by=app.reversed_by,
-        reversal_note=app.reversal_note,
+        reversal_note=_note(ctx, app.reversal_note, app.reversed_by),
         trail=[ApplicationEvent(at=t.at, by=t.by, action=t.action, applied=t.applied,
-                                note=t.note) for t in app.trail],
+                                note=_note(ctx, t.note, t.by)) for t in app.trail],
     )
 
 

@@ -358,7 +358,7 @@ class LifeQuery:
             props = rec.props
         if not ctx.rules.can_see_record(
             ctx.caller, props, subject_kind=rec.subject_kind, subject_ended=rec.subject_ended,
-            today=day,
+            today=day, now=ctx.today,
         ) and not _may_see_details(ctx, rec.props):
             raise NotFound(f"no record {record_id!r}")
         ctx.touch(rec.subject)

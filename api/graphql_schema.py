@@ -45,10 +45,12 @@ from api.graphql_types import (
     subject_of,
 )
 from api.keys import grant_authorization
+from api.log_masking import mask_id_runs
 from api.person_guard import guard_person
 from api.search import search_subjects
 from schema import sanctions
 from schema.access import CallerRole, can_see_persons, shown_code
+from schema.codes import mask_code
 from schema.errors import CreditGraphError, Forbidden, LimitExceeded, NotFound
 
 MAX_BATCH = 1000
@@ -69,10 +71,15 @@ def _run_check(
         catalogue=ctx.state.catalogue,
         as_of=day,
         measure=measure,
-        visible=visible_to(ctx.rules, ctx.caller, key, day),
+        visible=visible_to(ctx.rules, ctx.caller, key, day, ctx.today),
         # Signed, so a report of an applied measure can name this check (api.check_ids).
         check_id=issue(ctx.state.check_secret, key, day, ctx.state.policy.name),
     )
+
+
+def _own_purpose(purpose: str | None) -> str | None:
+    """Another caller's purpose as a subject reads it in its audit log."""
+    return None if purpose is None else mask_id_runs(purpose, keep=lambda _run: False)
 
 
 def _view(ctx: RequestContext, result: sanctions.SanctionCheck) -> SanctionCheck:
@@ -239,6 +246,7 @@ class CoreQuery:
         if code is not None:
             ctx.touch(code)
         ctx.count(len(entries))
+        own = caller.role is CallerRole.SUBJECT
         return [
             AuditEntry(
                 seq=e.seq,
@@ -247,8 +255,12 @@ class CoreQuery:
                 key_role=e.key_role,
                 operation=e.operation,
                 fields=list(e.fields),
-                subjects=list(e.subjects),
-                purpose=e.purpose,
+                # A subject learns who looked it up, when and why (Wuhan Art. 28), not
+                # whom else the same request looked up: of the subjects, only itself (as
+                # stored); the looker's purpose is kept, with every ID-number-like run in
+                # it masked (the log masks only free-standing ones).
+                subjects=[mask_code(code)] if own and code is not None else list(e.subjects),
+                purpose=_own_purpose(e.purpose) if own else e.purpose,
                 client=e.client,
                 results=e.results,
                 outcome=e.outcome,
@@ -273,6 +285,7 @@ class CoreQuery:
         a, b = check_key(from_code), check_key(to_code)
         guard_person(ctx, a)
         guard_person(ctx, b)
+        ctx.touch(a, b)  # asked about, whether or not a path is found
         found = await run_in_threadpool(
             lambda: explore.find_paths(
                 ctx.state.store, a, b, max_hops=max_hops, first=first, types=types,
@@ -296,6 +309,7 @@ class CoreQuery:
         ctx = ctx_of(info)
         key = check_key(code)
         guard_person(ctx, key)
+        ctx.touch(key)
         g = await run_in_threadpool(
             lambda: explore.neighborhood(
                 ctx.state.store, key, hops=hops, limit=limit, types=types, as_of=as_of,
@@ -313,12 +327,18 @@ class CoreQuery:
         ctx = ctx_of(info)
         key = check_key(code)
         guard_person(ctx, key)
+        ctx.touch(key)  # asked about, whether or not it has owners
         found = await run_in_threadpool(
             lambda: explore.control_chain(
                 ctx.state.store, key, as_of=as_of,
                 include_persons=can_see_persons(ctx.caller, ctx.state.policy),
             )
         )
+        # Every holder and company along the chains is returned too, not only the owners.
+        ctx.touch(*(
+            c for ctl in found for chain in ctl.chains for step in chain
+            for c in (step.holder_code, step.entity_code) if c
+        ))
         ctx.count(len(found))
         return [controller_view(c, ctx) for c in found]
 

@@ -174,12 +174,16 @@ async def visible_records(
             subject_kind=row["subject_kind"],
             subject_ended=row.get("subject_ended"),
             today=day,
+            now=ctx.today,
         ):
             out.append(CreditRecord.of(
                 rec, row["subject_kind"], row.get("subject_ended"), ctx, as_of=day
             ))
     if out:
-        ctx.touch(key)
+        # The persons named responsible are read with the records (shown only to
+        # callers who may see persons).
+        ctx.touch(key, *(str(c) for r in out if r.responsible
+                         for c in (r.props.get("responsible") or [])))
     return out
 
 
@@ -251,13 +255,15 @@ async def role_list(
                 holder_code=shown_code(ctx.caller, holder),
                 holder_name=row["other_name"] if incoming else None,
                 holder_kind=holder_kind,
-                entity_code=entity,
+                entity_code=shown_code(ctx.caller, entity) if is_external(entity) else entity,
                 entity_name=None if incoming else row["other_name"],
                 holder_key=holder,
                 entity_key=entity,
             )
         )
     out.sort(key=lambda x: (not x.current, x.since or dt.date.min, x.type, x.holder_key))
+    if out:  # both sides of every role returned were read (the audit entry names them)
+        ctx.touch(key, *(r.holder_key if incoming else r.entity_key for r in out))
     return out
 
 
@@ -353,7 +359,9 @@ def subject_of(props: Mapping[str, Any], ctx: RequestContext) -> Subject | None:
         return Person(code=shown_code(ctx.caller, code), name=props.get("name"), kind=kind,
                       key=code)
     return Entity(
-        code=code,
+        # A USCC is public, even one that also passes as an ID number; an ``ftm:`` id may
+        # carry an ID number (``ftm:cn-ric-3206...``), masked as everywhere else.
+        code=shown_code(ctx.caller, code) if is_external(code) else code,
         name=props.get("name"),
         kind=kind,
         key=code,
@@ -370,7 +378,10 @@ async def load_subject(info: Info[Any, Any], code: str) -> Subject | None:
     ctx = ctx_of(info)
     assert ctx.loaders is not None
     props = await ctx.loaders.subject.load(code)
-    return None if props is None else subject_of(props, ctx)
+    view = None if props is None else subject_of(props, ctx)
+    if view is not None:  # read, whichever field it was reached through
+        ctx.touch(code)
+    return view
 
 
 # --------------------------------------------------------------------------- the check
@@ -417,7 +428,7 @@ class Conflict:
     def of(cls, c: sanctions.Conflict, shown: Shown) -> Conflict:
         return cls(
             person_code=shown(c.person_code),
-            entity_code=c.entity_code,
+            entity_code=shown(c.entity_code) if is_external(c.entity_code) else c.entity_code,
             role=c.role,
             since=c.since,
             basis_record_ids=list(c.basis_record_ids),

@@ -36,7 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from schema.codes import mask_code
 from schema.models import Disclosure
 from schema.policy import Policy
-from schema.record_life import record_state
+from schema.record_life import Standing, record_state, status_on
 from schema.rulefiles import load_model
 
 LIMITED_SHARING_PATH = Path(__file__).parent / "data" / "limited_sharing.yaml"
@@ -155,9 +155,17 @@ class AccessRules:
         today: dt.date,
         subject_ended: Any = None,
         about: str | None = None,
+        now: dt.date | None = None,
     ) -> bool:
         """``record`` is the node's properties; ``about`` is a code the record grounds a
-        measure on through a role (the checked person), which the subject may read."""
+        measure on through a role (the checked person), which the subject may read.
+
+        ``today`` is the date asked; ``now`` the day the question is answered, given by
+        the API. A past date is answered as it stood then (issue 5: "the past is not
+        rewritten"), withdrawn and archived records included, with one exception: a
+        record deleted by now (an objection found it wrong or unverifiable, Wuhan Art. 32)
+        is seen by operators only, whatever the date asked; otherwise ``asOf`` in the
+        past kept serving it, and grounding checks, for anyone."""
         if caller.role is CallerRole.OPERATOR:
             return True
         subject = str(record.get("subject", ""))
@@ -167,6 +175,8 @@ class AccessRules:
             or caller.subject_code in (record.get("responsible") or [])
         )
         if not self.record_in_force(record, subject_kind, subject_ended, today):
+            return False
+        if now is not None and today < now and status_on(record, now) == Standing.DELETED:
             return False
         if own:
             return True
