@@ -58,3 +58,17 @@ def make_key(
 ) -> str:
     key, _ = create_key(store, role=role, name=name, subject=subject, unit=unit, expires=expires)
     return key
+
+
+@dataclass
+class Callers:
+    """The three kinds of caller an investigation test compares."""
+
+    public: Client
+    agency: Client
+    operator: Client
+
+    @classmethod
+    def at(cls, url: str, agency_key: str, operator_key: str) -> Callers:
+        return cls(Client(url, None, purpose=None), Client(url, agency_key),
+                   Client(url, operator_key))

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -86,3 +87,26 @@ def write_jsonl(tmp_path: Path):  # type: ignore[no-untyped-def]
         return path
 
     return _write
+
+
+#: Debian's Chromium, which the browser tests drive (never a downloaded one).
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One headless Chromium per browser-test module."""
+    # A required test: a missing browser is a failure to set up, not a reason to skip.
+    if not CHROMIUM.exists():
+        pytest.fail("/usr/bin/chromium is missing: `make browser` installs it")
+    from playwright import sync_api as playwright_api
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        try:
+            yield b
+        finally:
+            b.close()

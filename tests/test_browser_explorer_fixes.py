@@ -32,7 +32,6 @@ from tests.api_client import make_key
 from tests.builders import entity, person, person_code, role, uscc_code
 from tests.live_server import serve_in_thread
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts"
 DEMO = Path(__file__).resolve().parent.parent / "loaders" / "data" / "demo.jsonl"
 TIMEOUT_MS = 30_000
@@ -120,23 +119,6 @@ def site(engine: EmbeddedEngine, tmp_path_factory: pytest.TempPathFactory) -> It
 @dataclass
 class Watch:
     errors: list[str] = field(default_factory=list)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail("/usr/bin/chromium is missing: `make browser` installs it")
-    from playwright import sync_api as playwright_api
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def _page(browser: Any, width: int) -> Iterator[tuple[Any, Watch]]:

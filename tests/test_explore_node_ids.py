@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from graph.store import GraphStore
 from loaders.pipeline import load_files
 from schema.codes import mask_code
 from schema.policy import load_policy
-from tests.api_client import Client, make_key
+from tests.api_client import Callers, Client, make_key
 from tests.builders import entity, person, person_code, record, role, uscc_code
 from tests.live_server import serve_in_thread
 
@@ -38,12 +37,6 @@ HOOD = f"""query($c: String!) {{ neighborhood(code: $c) {{
 PATHS = f"""query($a: String!, $b: String!) {{ paths(fromCode: $a, toCode: $b, maxHops: 4) {{
   length nodes {{ {NODE} }} edges {{ {EDGE} }} }} }}"""
 
-
-@dataclass
-class Callers:
-    public: Client
-    agency: Client
-    operator: Client
 
 
 @pytest.fixture
@@ -71,7 +64,7 @@ def callers(
     operator = make_key(store, "operator", "ops")
     settings = load_settings(data_dir=tmp_path / "data", policy="nantong")
     with serve_in_thread(create_app(settings, store=store)) as url:
-        yield Callers(Client(url, None, purpose=None), Client(url, agency), Client(url, operator))
+        yield Callers.at(url, agency, operator)
 
 
 def _no_id_number(text: str) -> None:

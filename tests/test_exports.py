@@ -8,7 +8,6 @@ import datetime as dt
 import io
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ from graph.store import GraphStore
 from loaders.pipeline import load_files
 from schema.codes import mask_code
 from schema.policy import load_policy
-from tests.api_client import Client, make_key
+from tests.api_client import Callers, Client, make_key
 from tests.builders import entity, person, person_code, role, uscc_code
 from tests.live_server import serve_in_thread
 
@@ -51,12 +50,6 @@ Node = tuple[str, str | None, str]
 Edge = tuple[str, str, str, str | None, str | None, float | None]
 
 
-@dataclass
-class Callers:
-    public: Client
-    agency: Client
-    operator: Client
-
 
 @pytest.fixture
 def callers(
@@ -81,7 +74,7 @@ def callers(
     operator = make_key(store, "operator", "ops")
     settings = load_settings(data_dir=tmp_path / "data", policy="wuhan")
     with serve_in_thread(create_app(settings, store=store)) as url:
-        yield Callers(Client(url, None, purpose=None), Client(url, agency), Client(url, operator))
+        yield Callers.at(url, agency, operator)
 
 
 # -- reading the files back ------------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from graph.store import GraphStore
 from loaders.pipeline import load_files
 from schema.codes import mask_code
 from schema.policy import load_policy
-from tests.api_client import Client, make_key
+from tests.api_client import Callers, Client, make_key
 from tests.builders import entity, person, person_code, role, uscc_code
 from tests.live_server import serve_in_thread
 
@@ -43,12 +42,6 @@ RELATED = """query($c: String!, $asOf: Date, $past: Boolean, $first: Int) {
     links { kind via viaName viaKind address truncated
             here { type since until shareRatio } there { type since until shareRatio } } } }"""
 
-
-@dataclass
-class Callers:
-    public: Client
-    agency: Client
-    operator: Client
 
 
 @pytest.fixture
@@ -83,7 +76,7 @@ def callers(
     operator = make_key(store, "operator", "ops")
     settings = load_settings(data_dir=tmp_path / "data", policy="wuhan")
     with serve_in_thread(create_app(settings, store=store)) as url:
-        yield Callers(Client(url, None, purpose=None), Client(url, agency), Client(url, operator))
+        yield Callers.at(url, agency, operator)
 
 
 def _related(client: Client, **variables: Any) -> dict[str, dict[str, Any]]:

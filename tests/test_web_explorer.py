@@ -35,7 +35,6 @@ from schema.policy import load_policy
 from tests.api_client import make_key
 from tests.live_server import serve_in_thread
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts"
 DEMO = Path(__file__).resolve().parent.parent / "loaders" / "data" / "demo.jsonl"
 TIMEOUT_MS = 30_000
@@ -116,24 +115,6 @@ class Watch:
     def foreign(self, site: Site) -> list[str]:
         return [u for u in self.requests
                 if not (u.startswith(site.url + "/") or u.startswith(("blob:", "data:")))]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    # A required test: a missing browser is a failure to set up, not a reason to skip.
-    if not CHROMIUM.exists():
-        pytest.fail("/usr/bin/chromium is missing: `make browser` installs it")
-    from playwright import sync_api as playwright_api
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture
