@@ -13,6 +13,7 @@ from schema.access import AccessRules, Caller, can_see_persons
 from schema.catalogue import Catalogue
 from schema.codes import classify, is_external, validate_external
 from schema.policy import Policy
+from schema.record_view import act_date_on
 from schema.sanctions import SanctionCheck, evaluate
 
 # Open ends of dated roles, as ISO strings that sort before / after every real date.
@@ -70,16 +71,10 @@ def _reaches_on(row: Mapping[str, Any], day: str) -> bool:
     term = row.get("role_term")
     if term is not None:
         since, until = term
-        act = act_date_on(rec, day)
-        return str(since or MIN_DATE) <= act <= str(until or MAX_DATE)
+        act = act_date_on(rec, dt.date.fromisoformat(day))
+        assert act is not None  # it has a decision date (above)
+        return str(since or MIN_DATE) <= act.isoformat() <= str(until or MAX_DATE)
     return True
-
-
-def act_date_on(rec: Mapping[str, Any], day: str) -> str:
-    """The act date of rule 2 as known on ``day``: an act whose given end is later was
-    still going on that day (``queries.check._ACT_ON``, the same rule in the engine)."""
-    act = str(rec.get("act_ended_on") or rec.get("decided_on") or "")
-    return min(act, day)
 
 
 def check_key(code: str, field: str = "code") -> str:

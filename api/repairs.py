@@ -63,7 +63,8 @@ class RevocationResult:
 
 
 #: Statuses of a similar record that say the act it records is not one (Nantong Art. 34).
-_NOT_AN_ACT = frozenset({"withdrawn", "revoked", "deleted"})
+_NOT_AN_ACT = frozenset({Standing.WITHDRAWN, Standing.REVOKED, Standing.DELETED})
+
 
 def revoke_record(
     store: GraphStore, rules: AccessRules, actor: Actor, *, record_uid: str, reason: str,

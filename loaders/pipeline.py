@@ -193,6 +193,8 @@ class _Writer:
 
 #: Items a withdrawal makes: written in the second pass, in the file's order.
 _WITHDRAWALS = frozenset({"withdraw", "withdraw_role"})
+#: Items that name a role (its entity and holder are their references).
+_ROLE_ITEMS = frozenset({"role", "withdraw_role"})
 
 
 class _Batcher:
@@ -540,13 +542,13 @@ class _FileLoad:
                     continue
                 if it["kind"] not in _WITHDRAWALS:
                     if withdrawals:
-                        self._withdraw(batcher, withdrawals)
+                        self._withdraw(batcher, withdrawals, kinds)
                         withdrawals = []
                     self._route(batcher, it, kinds)
                 else:
                     withdrawals.append(it)
             if withdrawals:
-                self._withdraw(batcher, withdrawals)
+                self._withdraw(batcher, withdrawals, kinds)
             self._tick("link", len(items))
         batcher.flush()
 
@@ -625,11 +627,16 @@ class _FileLoad:
             return False
         return True
 
-    def _withdraw(self, batcher: _Batcher, items: list[dict[str, Any]]) -> None:
+    def _withdraw(
+        self, batcher: _Batcher, items: list[dict[str, Any]], kinds: dict[str, str]
+    ) -> None:
+        """``kinds``: the subjects of the chunk's references, as ``link_pass`` resolved
+        them."""
         # A withdrawal may name a record or role earlier in this very file: write those
         # first.
         batcher.flush()
-        self._withdraw_roles(batcher, [it for it in items if it["kind"] == "withdraw_role"])
+        roles_named = [it for it in items if it["kind"] == "withdraw_role"]
+        self._withdraw_roles(batcher, roles_named, kinds)
         items = [it for it in items if it["kind"] == "withdraw"]
         if not items:
             return
@@ -658,16 +665,13 @@ class _FileLoad:
                     it, f"id: no record {rid!r} of provider {self.provider!r} to withdraw"
                 )
 
-    def _withdraw_roles(self, batcher: _Batcher, items: list[dict[str, Any]]) -> None:
+    def _withdraw_roles(
+        self, batcher: _Batcher, items: list[dict[str, Any]], kinds: dict[str, str]
+    ) -> None:
         """A role withdrawal names a role in force or already withdrawn (a reload);
         anything else is refused with its reason."""
         if not items:
             return
-        kinds = {c: self.known[c] for it in items for c in it["refs"] if c in self.known}
-        wanted = sorted({c for it in items for c in it["refs"] if c not in kinds})
-        if wanted:
-            for r in self.store.read(subjects.EXISTING_CODES, {"codes": wanted}):
-                kinds[r["code"]] = r["kind"]
         named = []
         for it in items:
             problem = self._reference_problem(it, kinds)
@@ -698,7 +702,7 @@ class _FileLoad:
                 )
 
     def _reference_problem(self, it: dict[str, Any], kinds: dict[str, str]) -> str | None:
-        if it["kind"] in ("role", "withdraw_role"):
+        if it["kind"] in _ROLE_ITEMS:
             entity, holder = it["refs"]
             if kinds.get(entity) != "entity":
                 return f"entity: no organisation with code {mask_code(entity)} {_NOWHERE}"
@@ -719,7 +723,7 @@ class _FileLoad:
         return None
 
     def _spooled_row(self, it: dict[str, Any]) -> SourceRow:
-        row_type = "role" if it["kind"] in ("role", "withdraw_role") else "record"
+        row_type = "role" if it["kind"] in _ROLE_ITEMS else "record"
         return SourceRow(self.path, int(it["line"]), it["sheet"], None, None, it["raw"], row_type)
 
     def _reject_spooled(self, it: dict[str, Any], reason: str) -> None:

@@ -28,7 +28,7 @@ long pattern: without it FalkorDB's planner started them from a label scan of th
 end (every Person or Record), 10-25x slower on a 2,000-entity graph and growing with it.
 """
 
-from queries.roles import withdrawn_rel
+from queries.roles import REL_TYPES, withdrawn_rel
 
 #: The record changed after ``$as_of``: its filters are applied in Python (module doc).
 _CHANGED = "(r.version > 1 AND r.content_since > $as_of)"
@@ -36,7 +36,7 @@ _CHANGED = "(r.version > 1 AND r.content_since > $as_of)"
 #: The act date of rule 2 (``act_ended_on``, else ``decided_on``) as known on ``$as_of``:
 #: an act that ends after the day asked (a continuing act, its end given ahead) is
 #: still going on that day, so the person holding the role that day answers for it,
-#: not the one who will hold it when it ends (``api.checks.act_date_on``).
+#: not the one who will hold it when it ends (``schema.record_view.act_date_on``).
 _ACT_ON = """CASE WHEN coalesce(r.act_ended_on, r.decided_on) > $as_of THEN $as_of
        ELSE coalesce(r.act_ended_on, r.decided_on) END"""
 
@@ -45,20 +45,27 @@ _ACT_ON = """CASE WHEN coalesce(r.act_ended_on, r.decided_on) > $as_of THEN $as_
 #: (Wuhan Art. 26(6), DOMAIN.md section 8), so not directors or supervisors, who are
 #: not senior managers (Company Law Art. 265); each with ``WITHDRAWN_ROLE``, a role
 #: withdrawn by its provider, which still counts on the days before its withdrawal.
-_LEAD = "LEGAL_REPRESENTATIVE_OF|PRINCIPAL_OF|" + withdrawn_rel
-_OFFICE = "LEGAL_REPRESENTATIVE_OF|PRINCIPAL_OF|MANAGER_OF|" + withdrawn_rel
-#: The ``role`` values of those types, which the query takes as parameters.
+_LEAD_ROLES = ("legal_representative", "principal")
+_OFFICE_ROLES = ("legal_representative", "principal", "manager")
+
+
+def _types(roles: tuple[str, ...]) -> str:
+    return "|".join([*(REL_TYPES[r] for r in roles), withdrawn_rel])
+
+
+_LEAD = _types(_LEAD_ROLES)
+_OFFICE = _types(_OFFICE_ROLES)
+#: The ``role`` values of those types (a withdrawn role keeps its own as a property),
+#: which the query takes as parameters.
 ROLE_PARAMS: dict[str, list[str]] = {
-    "lead_roles": ["legal_representative", "principal"],
-    "office_roles": ["legal_representative", "principal", "manager"],
+    "lead_roles": list(_LEAD_ROLES), "office_roles": list(_OFFICE_ROLES),
 }
-_LEAD_ROLES = "$lead_roles"
-_OFFICE_ROLES = "$office_roles"
 
 
 def _known(v: str, roles: str) -> str:
-    """The role ``v`` as it stood on ``$as_of``: of one of ``roles`` (a withdrawn role
-    keeps its role as a property), not yet withdrawn, and not a revival of later."""
+    """The role ``v`` as it stood on ``$as_of``: of one of the role values in the
+    parameter ``roles`` (a withdrawn role keeps its role as a property), not yet
+    withdrawn, and not a revival of later."""
     return (
         f"({v}.role IN {roles} AND coalesce({v}.in_force_from, $min_date) <= $as_of"
         f" AND coalesce({v}.withdrawn_on, $max_date) > $as_of)"
@@ -86,7 +93,7 @@ RETURN 'subject' AS reach, {_RECORD_COLUMNS},
 UNION ALL
 MATCH (s:Person {{code: $code}})-[ro:{_LEAD}]->(t:Entity)
       <-[:CONCERNS]-(r:Record)
-WHERE {_known("ro", _LEAD_ROLES)}
+WHERE {_known("ro", "$lead_roles")}
   AND (r.decided_on <= $as_of
        AND coalesce(ro.since, $min_date) <= {_ACT_ON}
        AND coalesce(ro.until, $max_date) >= {_ACT_ON}
@@ -103,7 +110,7 @@ RETURN 'named' AS reach, {_RECORD_COLUMNS},
 UNION ALL
 MATCH (s:Person {{code: $code}})-[o:{_OFFICE}]->(t:Entity)
 WHERE coalesce(o.since, $min_date) <= $as_of AND coalesce(o.until, $max_date) >= $as_of
-  AND {_known("o", _OFFICE_ROLES)}
+  AND {_known("o", "$office_roles")}
 RETURN 'office' AS reach, null AS record, t.code AS record_subject,
   t.kind AS record_subject_kind, t.terminated AS record_subject_ended,
   t.name AS record_subject_name,
@@ -114,7 +121,7 @@ MATCH (s:Entity {{code: $code}})
 WITH s
 MATCH (s)<-[o:{_OFFICE}]-(p:Person)<-[:CONCERNS]-(r:Record)
 WHERE coalesce(o.since, $min_date) <= $as_of AND coalesce(o.until, $max_date) >= $as_of
-  AND {_known("o", _OFFICE_ROLES)}
+  AND {_known("o", "$office_roles")}
   AND (r.decided_on <= $as_of AND r.category = $negative OR {_CHANGED})
 WITH s, o, p, r, p AS t
 RETURN 'officer' AS reach, {_RECORD_COLUMNS},
@@ -125,7 +132,7 @@ MATCH (s:Entity {{code: $code}})
 WITH s
 MATCH (s)<-[o:{_OFFICE}]-(p:Person)-[ro:{_LEAD}]->(t:Entity)<-[:CONCERNS]-(r:Record)
 WHERE coalesce(o.since, $min_date) <= $as_of AND coalesce(o.until, $max_date) >= $as_of
-  AND {_known("o", _OFFICE_ROLES)} AND {_known("ro", _LEAD_ROLES)}
+  AND {_known("o", "$office_roles")} AND {_known("ro", "$lead_roles")}
   AND (r.decided_on <= $as_of AND r.category = $negative
        AND coalesce(ro.since, $min_date) <= {_ACT_ON}
        AND coalesce(ro.until, $max_date) >= {_ACT_ON}
@@ -139,7 +146,7 @@ MATCH (s:Entity {{code: $code}})
 WITH s
 MATCH (s)<-[o:{_OFFICE}]-(p:Person)<-[:NAMES_RESPONSIBLE]-(r:Record)-[:CONCERNS]->(t:Subject)
 WHERE coalesce(o.since, $min_date) <= $as_of AND coalesce(o.until, $max_date) >= $as_of
-  AND {_known("o", _OFFICE_ROLES)}
+  AND {_known("o", "$office_roles")}
   AND (r.decided_on <= $as_of AND r.category = $negative OR {_CHANGED})
 RETURN 'officer' AS reach, {_RECORD_COLUMNS},
   [s.code, p.code, t.code] AS via, $named AS role, p.code AS officer,

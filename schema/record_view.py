@@ -23,6 +23,14 @@ def as_date(value: Any) -> dt.date | None:
     return dt.date.fromisoformat(str(value))
 
 
+def act_date_on(rec: Mapping[str, Any], day: dt.date) -> dt.date | None:
+    """The act date of CONTRACT rule 2 (``act_ended_on``, else ``decided_on``) as known
+    on ``day``: an act whose given end is later was still going on that day. The check's
+    traversal applies the same rule in the engine (``queries.check._ACT_ON``)."""
+    act = as_date(rec.get("act_ended_on")) or as_date(rec.get("decided_on"))
+    return None if act is None else min(act, day)
+
+
 def record_facts(rec: Mapping[str, Any], subject_kind: str, subject_ended: Any) -> RecordFacts:
     """A black-list record without a severity is serious dishonesty (Nantong Art. 17)."""
     category = Category(rec["category"])

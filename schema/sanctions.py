@@ -21,7 +21,7 @@ from schema.errors import InvalidCode, InvalidInput, NotFound
 from schema.models import ListKind
 from schema.policy import Policy, RecordFacts
 from schema.record_life import record_state
-from schema.record_view import as_date, record_facts
+from schema.record_view import act_date_on, as_date, record_facts
 
 NO_OFFICE = "NO_OFFICE"
 
@@ -134,8 +134,8 @@ def _minor_at_act(person: str, rec: Mapping[str, Any], as_of: dt.date, policy: P
         info = validate_person_id(person)
     except InvalidCode:
         return False
-    act = as_date(rec.get("act_ended_on")) or as_date(rec.get("decided_on"))
-    return act is not None and info.age_on(min(act, as_of)) < policy.min_age
+    act = act_date_on(rec, as_of)
+    return act is not None and info.age_on(act) < policy.min_age
 
 
 def evaluate(
