@@ -67,6 +67,7 @@ from graphql import (
 )
 from strawberry.types import ExecutionResult
 
+from api.hardening import json_int
 from schema.errors import LimitExceeded
 
 #: The parse bounds of ``api/hardening.py`` defaults: a document larger than the schema
@@ -129,16 +130,9 @@ def _size(node: ValueNode, variables: Mapping[str, Any]) -> int | None:
         value = node.values
     else:
         return None
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-        # ``limit: 5000.0`` is an Int to graphql-core: it must not pass as a default size.
-        return int(value)
-    if isinstance(value, int):
-        return value
     if isinstance(value, (list, tuple)):
         return len(value)
-    return None
+    return json_int(value)
 
 
 def is_expensive(

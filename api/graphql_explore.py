@@ -19,8 +19,7 @@ from strawberry.types import Info
 from api import explore
 from api.context import RequestContext
 from api.graphql_types import CreditRecord, visible_records
-from schema.access import shown_code
-from schema.codes import is_external
+from schema.access import shown_code, shown_org_code
 
 #: What a node id is a keyed digest of, so the same secret's other digests (check ids)
 #: never coincide with one.
@@ -172,9 +171,7 @@ def controller_view(c: explore.Controller, ctx: RequestContext) -> ControllerVie
             [
                 ControlStepView(
                     holder_code=shown_code(ctx.caller, s.holder_code) if s.holder_code else None,
-                    # an ``ftm:`` id may carry an ID number; a USCC is shown as is
-                    entity_code=(shown_code(ctx.caller, s.entity_code)
-                                 if is_external(s.entity_code) else s.entity_code),
+                    entity_code=shown_org_code(ctx.caller, s.entity_code),
                     share_ratio=s.share_ratio,
                 )
                 for s in chain

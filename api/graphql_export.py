@@ -21,8 +21,7 @@ from api.checks import check_key
 from api.context import RequestContext
 from api.graphql_types import ctx_of
 from api.person_guard import guard_person
-from schema.access import can_see_persons, shown_code
-from schema.codes import is_external
+from schema.access import can_see_persons, shown_code, shown_org_code
 from schema.errors import LimitExceeded
 
 RelatedLinkKind = strawberry.enum(
@@ -115,7 +114,7 @@ def _role(t: related.RoleTerm | None) -> RelatedRoleView | None:
 def _party_view(p: related.RelatedParty, ctx: RequestContext) -> RelatedPartyView:
     ctx.touch(p.code, *(link.via_code for link in p.links if link.via_code))
     return RelatedPartyView(
-        code=shown_code(ctx.caller, p.code) if is_external(p.code) else p.code,
+        code=shown_org_code(ctx.caller, p.code),
         name=p.name,
         kind=p.kind,
         truncated=p.truncated,

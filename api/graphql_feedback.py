@@ -28,8 +28,8 @@ from strawberry.types import Info
 from api import feedback
 from api.context import RequestContext
 from api.graphql_types import ctx_of
-from api.log_masking import mask_id_runs
-from schema.access import CallerRole, reveals_id, shown_code
+from api.log_masking import shown_text
+from schema.access import CallerRole, shown_code
 from schema.errors import Forbidden, LimitExceeded
 
 MAX_PENDING = 500
@@ -157,7 +157,7 @@ def _note(ctx: RequestContext, text: str | None, author: str | None) -> str | No
     caller = ctx.caller
     if caller.key_name is not None and caller.key_name == author:
         return text
-    return mask_id_runs(text, keep=lambda run: reveals_id(caller, run))
+    return shown_text(caller, text)
 
 
 def application_view(

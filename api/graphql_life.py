@@ -20,7 +20,7 @@ from api import objections as obj
 from api import repairs as rep
 from api.context import RequestContext
 from api.graphql_types import CreditRecord, ctx_of
-from api.log_masking import mask_id_runs
+from api.log_masking import shown_text
 from api.record_procedures import (
     Actor,
     is_concerned,
@@ -30,7 +30,7 @@ from api.record_procedures import (
 from graph.record_versions import with_content_on
 from graph.store import GraphStore
 from queries import life
-from schema.access import Caller, CallerRole, reveals_id, shown_code
+from schema.access import Caller, CallerRole, shown_code
 from schema.errors import Forbidden, NotFound
 from schema.models import Disclosure, ListKind, Severity
 from schema.objection_steps import Step
@@ -84,14 +84,8 @@ class ObjectionStep:
         )
 
 
-def _shown_text(caller: Caller, text: str) -> str:
-    """Caller-typed free text as this caller may read it: ID numbers in clear only for
-    operators and the person they belong to, as for ``subjectCode``."""
-    return mask_id_runs(text, keep=lambda run: reveals_id(caller, run))
-
-
 def _shown_opt(caller: Caller, text: str | None) -> str | None:
-    return None if text is None else _shown_text(caller, text)
+    return None if text is None else shown_text(caller, text)
 
 
 @strawberry.type(name="Objection", description="An objection (异议) against a record.")
@@ -127,7 +121,7 @@ class ObjectionType:
         return cls(
             id=v.id, record_id=v.record_uid,
             subject_code=shown_code(ctx.caller, str(p.get("subject", ""))),
-            reason=_shown_text(ctx.caller, str(p.get("reason", ""))),
+            reason=shown_text(ctx.caller, str(p.get("reason", ""))),
             status=str(p.get("status")),
             filed_on=filed, filed_by=str(p.get("filed_by", "")),
             forwarded_on=as_date(p.get("forwarded_on")), complex=bool(p.get("complex")),
@@ -175,10 +169,10 @@ class RepairType:
         note = p.get("note")
         return cls(
             id=v.id, record_id=v.record_uid, status=str(p["status"]),
-            reason=_shown_text(caller, str(p.get("reason", ""))), requested_on=requested,
+            reason=shown_text(caller, str(p.get("reason", ""))), requested_on=requested,
             corrected_on=as_date(p.get("corrected_on")), commitment=bool(p.get("commitment")),
             decided_on=as_date(p.get("decided_on")), approved=p.get("approved"),
-            note=None if note is None else _shown_text(caller, str(note)),
+            note=None if note is None else shown_text(caller, str(note)),
             certificate_no=p.get("certificate_no"),
             publicity_ends=as_date(p.get("publicity_ends")),
             effective_on=as_date(p.get("effective_on")),

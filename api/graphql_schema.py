@@ -45,7 +45,7 @@ from api.graphql_types import (
     subject_of,
 )
 from api.keys import grant_authorization
-from api.log_masking import mask_id_runs
+from api.log_masking import mask_name
 from api.person_guard import guard_person
 from api.search import search_subjects
 from schema import sanctions
@@ -75,11 +75,6 @@ def _run_check(
         # Signed, so a report of an applied measure can name this check (api.check_ids).
         check_id=issue(ctx.state.check_secret, key, day, ctx.state.policy.name),
     )
-
-
-def _own_purpose(purpose: str | None) -> str | None:
-    """Another caller's purpose as a subject reads it in its audit log."""
-    return None if purpose is None else mask_id_runs(purpose, keep=lambda _run: False)
 
 
 def _view(ctx: RequestContext, result: sanctions.SanctionCheck) -> SanctionCheck:
@@ -260,7 +255,7 @@ class CoreQuery:
                 # stored); the looker's purpose is kept, with every ID-number-like run in
                 # it masked (the log masks only free-standing ones).
                 subjects=[mask_code(code)] if own and code is not None else list(e.subjects),
-                purpose=_own_purpose(e.purpose) if own else e.purpose,
+                purpose=mask_name(e.purpose) if own and e.purpose else e.purpose,
                 client=e.client,
                 results=e.results,
                 outcome=e.outcome,

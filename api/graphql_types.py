@@ -20,7 +20,7 @@ from api.context import RequestContext
 from api.keys import GrantInfo
 from graph.record_versions import with_content_on
 from schema import sanctions
-from schema.access import can_see_persons, can_see_subject, shown_code
+from schema.access import can_see_persons, can_see_subject, shown_code, shown_org_code
 from schema.codes import is_external
 from schema.record_life import record_state
 from schema.record_view import as_date
@@ -255,7 +255,7 @@ async def role_list(
                 holder_code=shown_code(ctx.caller, holder),
                 holder_name=row["other_name"] if incoming else None,
                 holder_kind=holder_kind,
-                entity_code=shown_code(ctx.caller, entity) if is_external(entity) else entity,
+                entity_code=shown_org_code(ctx.caller, entity),
                 entity_name=None if incoming else row["other_name"],
                 holder_key=holder,
                 entity_key=entity,
@@ -359,9 +359,7 @@ def subject_of(props: Mapping[str, Any], ctx: RequestContext) -> Subject | None:
         return Person(code=shown_code(ctx.caller, code), name=props.get("name"), kind=kind,
                       key=code)
     return Entity(
-        # A USCC is public, even one that also passes as an ID number; an ``ftm:`` id may
-        # carry an ID number (``ftm:cn-ric-3206...``), masked as everywhere else.
-        code=shown_code(ctx.caller, code) if is_external(code) else code,
+        code=shown_org_code(ctx.caller, code),
         name=props.get("name"),
         kind=kind,
         key=code,

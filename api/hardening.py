@@ -460,16 +460,25 @@ class CostWalk:
     @staticmethod
     def _size(value: Any, mode: SizeMode) -> int | None:
         if mode == "count":
-            # A JSON number with a fraction part of zero (``100.0``, ``1e2``) is an Int to
-            # graphql-core, so it is priced as one; otherwise it ran at the default size.
-            if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-                value = int(min(max(value, 0.0), float(SATURATION)))
-            if isinstance(value, int) and not isinstance(value, bool):
-                return min(max(value, 0), SATURATION)
-            return None
+            n = json_int(value)
+            return None if n is None else min(max(n, 0), SATURATION)
         if isinstance(value, (list, tuple)):
             return min(len(value), SATURATION)
         return None
+
+
+def json_int(value: Any) -> int | None:
+    """The Int a JSON argument value is to graphql-core: an int (not a bool), or a
+    number with a fraction part of zero (``100.0``, ``1e2``), which graphql-core coerces
+    to one; None for anything else. A size sent so must be read as the size it is, not
+    pass as absent (and be priced, or judged, at the default)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    return None
 
 
 def check_document(

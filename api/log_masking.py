@@ -10,6 +10,7 @@ import logging
 import re
 from collections.abc import Callable
 
+from schema.access import Caller, reveals_id
 from schema.codes import mask_id_number
 
 ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
@@ -29,7 +30,8 @@ def mask_text(text: str) -> str:
 def mask_name(name: str) -> str:
     """A caller-chosen name (a GraphQL operation name) with every ID-number-like digit
     run masked, wherever it sits in the name. The caller picks the name, so it may carry
-    an ID number, and the name is kept (audit log) and exposed (``/metrics``, public)."""
+    an ID number, and the name is kept (audit log) and exposed (``/metrics``, public).
+    Also another key's purpose as a subject reads it in its audit log."""
     return mask_id_runs(name, keep=lambda _run: False)
 
 
@@ -44,6 +46,12 @@ def mask_id_runs(text: str, *, keep: Callable[[str], bool]) -> str:
     return ID_RUN_IN_NAME.sub(
         lambda m: m.group(0) if keep(m.group(0)) else mask_id_number(m.group(0)), text
     )
+
+
+def shown_text(caller: Caller, text: str) -> str:
+    """Caller-typed free text as ``caller`` may read it: ID numbers in clear only for
+    operators and the person they belong to, as for ``subjectCode``."""
+    return mask_id_runs(text, keep=lambda run: reveals_id(caller, run))
 
 
 class MaskIdNumbers(logging.Filter):

@@ -33,7 +33,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from schema.codes import mask_code
+from schema.codes import is_external, mask_code
 from schema.models import Disclosure
 from schema.policy import Policy
 from schema.record_life import Standing, record_state, status_on
@@ -127,6 +127,13 @@ def reveals_id(caller: Caller, code: str) -> bool:
 
 def shown_code(caller: Caller, code: str) -> str:
     return code if reveals_id(caller, code) else mask_code(code)
+
+
+def shown_org_code(caller: Caller, code: str) -> str:
+    """An organisation's code as ``caller`` may read it. A USCC is public, even one that
+    also passes as an ID number; an ``ftm:`` id may carry an ID number
+    (``ftm:cn-ric-3206...``), masked as any code."""
+    return shown_code(caller, code) if is_external(code) else code
 
 
 @dataclass(frozen=True)
