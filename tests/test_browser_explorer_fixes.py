@@ -14,7 +14,7 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +29,12 @@ from loaders.pipeline import load_files
 from schema.codes import mask_code
 from schema.policy import load_policy
 from tests.api_client import make_key
+from tests.browser_pages import Watch, watched_page
 from tests.builders import entity, person, person_code, role, uscc_code
 from tests.live_server import serve_in_thread
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 DEMO = Path(__file__).resolve().parent.parent / "loaders" / "data" / "demo.jsonl"
-TIMEOUT_MS = 30_000
 NANTONG = load_policy("nantong")
 
 # Demo subjects (loaders/data/DEMO.md).
@@ -116,32 +116,14 @@ def site(engine: EmbeddedEngine, tmp_path_factory: pytest.TempPathFactory) -> It
         store.close()
 
 
-@dataclass
-class Watch:
-    errors: list[str] = field(default_factory=list)
-
-
-def _page(browser: Any, width: int) -> Iterator[tuple[Any, Watch]]:
-    context = browser.new_context(viewport={"width": width, "height": 1000}, locale="zh-CN")
-    pg = context.new_page()
-    pg.set_default_timeout(TIMEOUT_MS)
-    watch = Watch()
-    pg.on("console", lambda m: watch.errors.append(m.text) if m.type == "error" else None)
-    pg.on("pageerror", lambda e: watch.errors.append(str(e)))
-    try:
-        yield pg, watch
-    finally:
-        context.close()
-
-
 @pytest.fixture
 def page(browser: Any) -> Iterator[tuple[Any, Watch]]:
-    yield from _page(browser, 1600)
+    yield from watched_page(browser)
 
 
 @pytest.fixture
 def narrow_page(browser: Any) -> Iterator[tuple[Any, Watch]]:
-    yield from _page(browser, 1400)
+    yield from watched_page(browser, width=1400)
 
 
 def open_page(pg: Any, site: Site) -> None:

@@ -18,7 +18,7 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +33,11 @@ from loaders.demo import DEMO_SUBMITTED_AT
 from loaders.pipeline import load_files
 from schema.policy import load_policy
 from tests.api_client import make_key
+from tests.browser_pages import Watch, watched_page
 from tests.live_server import serve_in_thread
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 DEMO = Path(__file__).resolve().parent.parent / "loaders" / "data" / "demo.jsonl"
-TIMEOUT_MS = 30_000
 
 # Scenario subjects of loaders/data/DEMO.md.
 A = "91320602MA1MQ7HD42"  # 南通宏达建设工程有限公司: black list (scenario 1)
@@ -105,32 +105,9 @@ def wuhan_site(
     yield from _serve(demo_store, tmp_path_factory, "wuhan")
 
 
-@dataclass
-class Watch:
-    """What the page did besides what the test asked: requests, console errors."""
-
-    requests: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-    def foreign(self, site: Site) -> list[str]:
-        return [u for u in self.requests
-                if not (u.startswith(site.url + "/") or u.startswith(("blob:", "data:")))]
-
-
 @pytest.fixture
 def page(browser: Any) -> Iterator[tuple[Any, Watch]]:
-    context = browser.new_context(viewport={"width": 1600, "height": 1000}, accept_downloads=True,
-                                  locale="zh-CN")
-    pg = context.new_page()
-    pg.set_default_timeout(TIMEOUT_MS)
-    watch = Watch()
-    pg.on("request", lambda r: watch.requests.append(r.url))
-    pg.on("console", lambda m: watch.errors.append(m.text) if m.type == "error" else None)
-    pg.on("pageerror", lambda e: watch.errors.append(str(e)))
-    try:
-        yield pg, watch
-    finally:
-        context.close()
+    yield from watched_page(browser, accept_downloads=True)
 
 
 def shot(pg: Any, site: Site, name: str) -> None:
@@ -292,7 +269,7 @@ def test_the_investigation_walk(page: tuple[Any, Watch], site: Site) -> None:
     assert X1 in json.dumps(body, ensure_ascii=False)
     shot(pg, site, "07-export")
 
-    assert watch.foreign(site) == []
+    assert watch.foreign(site.url) == []
     assert watch.errors == []
 
 
@@ -324,7 +301,7 @@ def test_without_a_key_the_page_is_the_public_view(
     pg.wait_for_selector("#error[data-code='FORBIDDEN']")
     assert "无权查看" in pg.inner_text("#error")
     shot(pg, site, "08-public")
-    assert watch.foreign(site) == []
+    assert watch.foreign(site.url) == []
 
 
 def test_english_interface(page: tuple[Any, Watch], site: Site) -> None:
