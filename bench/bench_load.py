@@ -53,7 +53,8 @@ def raw_rows(line: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
     if t == "role":
         props = {k: line.get(k) for k in ("role", "position", "share_ratio", "since", "until")}
         key = f"{line['role']}|{line.get('since') or ''}"
-        return roles.merge_roles(line["role"]), {
+        # a fresh graph has no withdrawn role: the statement the loader sends there
+        return roles.merge_roles(line["role"], withdrawn_roles=False), {
             "holder": line["holder"],
             "entity": line["entity"],
             "key": key,

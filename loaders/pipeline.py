@@ -313,6 +313,10 @@ class _FileLoad:
         self.defer_all = False
         self.record_extra: dict[str, Any] = {}
         self.role_extra: dict[str, Any] = {}
+        #: whether the graph may hold a withdrawn role a role row could revive
+        #: (``queries.roles.merge_roles``): read at the start of the run, and set once
+        #: the run withdraws one
+        self.withdrawn_roles = True
         self.encode = store.row_codec()
         #: to validate a row again in this process (``_renamed``)
         self.context: RowContext | None = None
@@ -388,6 +392,7 @@ class _FileLoad:
         self.role_extra = {
             "today": self.arrived_on.isoformat(), "now": self.now, "provider": self.provider,
         }
+        self.withdrawn_roles = bool(self.store.read(roles.ANY_WITHDRAWN_ROLE, {}))
         return log_id
 
     # -- pass 1: read, validate, write subjects, spool the rest --------------------
@@ -616,7 +621,8 @@ class _FileLoad:
             self._reject_spooled(it, problem)
         elif it["kind"] == "role":
             self.summary.rows_by_type["role"] += 1
-            batcher.add(roles.merge_roles(it["role"]), it["row"], self.role_extra, it["id"])
+            batcher.add(roles.merge_roles(it["role"], self.withdrawn_roles), it["row"],
+                        self.role_extra, it["id"])
         elif it["kind"] == "record":
             self.summary.rows_by_type["record"] += 1
             self.summary.records_by_category[it["category"]] += 1
@@ -690,6 +696,7 @@ class _FileLoad:
         )
         for it in named:
             if tuple(it["id"]) in found:
+                self.withdrawn_roles = True  # role rows after it may revive it
                 self.summary.rows_by_type["withdraw_role"] += 1
                 batcher.add(roles.withdraw_roles(it["role"]), it["row"], self.role_extra, it["id"])
             else:

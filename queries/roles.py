@@ -33,18 +33,16 @@ withdrawn_rel = "WITHDRAWN_ROLE"
 # nothing), as for records (``queries.records``). OPTIONAL MATCH, not a pattern
 # comprehension: FalkorDB (4.16) kept a plan cached before the first WITHDRAWN_ROLE
 # existed, and its comprehension then found none ever after.
+# That look for a withdrawn twin costs the engine a quarter more CPU on a load of roles
+# (docs/performance.md), so it is only made on a graph that has withdrawn roles
+# (``ANY_WITHDRAWN_ROLE``): on any other a role has no twin, and the plain MERGE is the
+# same statement less that part.
 _MERGE_ROLE = """
 UNWIND $rows AS row
 MATCH (h:Subject {code: row.holder})
 MATCH (e:Entity {code: row.entity})
-OPTIONAL MATCH (h)-[w:%(withdrawn)s {key: row.key}]->(e)
-WITH h, e, row, count(w) AS withdrawn,
-     collect(w.withdrawn_src = row.props.src AND w.withdrawn_line > row.props.src_line)
-       AS later
-WHERE NOT true IN later
-MERGE (h)-[r:%(type)s {key: row.key}]->(e)
-ON CREATE SET r.in_force_from = CASE WHEN withdrawn = 0 THEN null ELSE $today END
-WITH r, row
+%(revival)sMERGE (h)-[r:%(type)s {key: row.key}]->(e)
+%(revived)sWITH r, row
 %(changed)s
 SET r += row.props, r.row_hash = row.row_hash
 RETURN count(r) AS changed
@@ -65,6 +63,23 @@ DELETE r
 RETURN count(w) AS changed
 """
 
+_REVIVAL = f"""OPTIONAL MATCH (h)-[w:{withdrawn_rel} {{key: row.key}}]->(e)
+WITH h, e, row, count(w) AS withdrawn,
+     collect(w.withdrawn_src = row.props.src AND w.withdrawn_line > row.props.src_line)
+       AS later
+WHERE NOT true IN later
+"""
+
+_REVIVED = """ON CREATE SET r.in_force_from = CASE WHEN withdrawn = 0 THEN null ELSE $today END
+"""
+
+#: Whether the graph holds any withdrawn role (``merge_roles``).
+ANY_WITHDRAWN_ROLE = f"""
+MATCH ()-[w:{withdrawn_rel}]->()
+RETURN true AS found
+LIMIT 1
+"""
+
 #: Which of the withdrawals' roles exist, in force or already withdrawn (a withdrawal
 #: loaded again is no error). Rows: {holder, entity, role, key}.
 EXISTING_ROLES = """
@@ -76,10 +91,14 @@ RETURN DISTINCT row.holder AS holder, row.entity AS entity, row.role AS role,
 """
 
 
-def merge_roles(role: str) -> str:
-    """The batched MERGE for one role; rows are {holder, entity, key, row_hash, props}."""
+def merge_roles(role: str, withdrawn_roles: bool = True) -> str:
+    """The batched MERGE for one role; rows are {holder, entity, key, row_hash, props}.
+    ``withdrawn_roles``: the graph may hold withdrawn roles, so a row may revive one."""
     return _MERGE_ROLE % {
-        "type": REL_TYPES[role], "withdrawn": withdrawn_rel, "changed": changed_row("r")
+        "type": REL_TYPES[role],
+        "revival": _REVIVAL if withdrawn_roles else "",
+        "revived": _REVIVED if withdrawn_roles else "",
+        "changed": changed_row("r"),
     }
 
 
@@ -91,4 +110,5 @@ def withdraw_roles(role: str) -> str:
 def variants() -> Iterator[tuple[str, str]]:
     for role in REL_TYPES:
         yield f"merge_roles[{role}]", merge_roles(role)
+        yield f"merge_roles[{role},none withdrawn]", merge_roles(role, withdrawn_roles=False)
         yield f"withdraw_roles[{role}]", withdraw_roles(role)
