@@ -33,14 +33,42 @@ a type may also be spelt in the plural (``records``) or in Chinese as for XLSX s
 
 Cells. The header (first non-blank line) is required; names are stripped. Empty cells
 are left out of ``data`` so optional fields are absent rather than ``""``; values are
-stripped. ``raw`` keeps every column as read. ``line`` is the physical line the row
-starts on (header = 1), right across quoted cells that span lines. A delimiter other than
-a comma is used only when the header has no comma and has tabs (or else semicolons): a
-header holds field names, never commas, so this cannot misfire on a comma file.
+stripped. An empty cell under a column the row's type has no field of goes in as ``""``
+all the same, so the unknown column is rejected whether or not its cell is filled.
+``raw`` keeps every cell as read, under ``column_keys``: a column named twice and cells
+past the header keep theirs too. ``line`` is the physical line the row starts on
+(header = 1), right across quoted cells that span lines. A delimiter other than a comma
+is used only when the header has no comma and has tabs (or else semicolons): a header
+holds field names, never commas, so this cannot misfire on a comma file.
 
-Rejects. UTF-8 with a BOM so that Excel opens it as such; the source header, a ``type``
-column when the type came from the file name (so the fixed rows can be sent again under
-any name), then ``reason`` and ``line``. One rejects file per source file, because line
+Unbalanced quotes. A quote that opens a cell and is never closed would make the rest of
+the file one cell. A quoted cell may span lines (Excel writes a cell with line breaks
+so), but such a cell's row is rejected alone, and reading goes on at the physical line
+after its first, as soon as one of these holds:
+
+- a line read inside the cell reads, on its own, as the start of a row: a first cell such
+  as rows start with (a code's shape under a code column, a row type under ``type``,
+  else anything without a quote but blank), then either the header's number of cells
+  with no quote left open nor closed (an odd number of quotes closes the cell: the end
+  of a row), or at most that many cells, the last opening a quoted cell of its own (a
+  row whose address spans lines: its quote would otherwise close the runaway cell and
+  the two rows become one). Text typed into one cell has that shape almost never
+  (Excel doubles a quote inside a cell); the rows a runaway quote swallows have it
+  every time;
+- the file ends inside the cell;
+- the row spans more than ``MAX_RECORD_LINES`` lines (Excel keeps at most 253 line
+  breaks in a cell) or more characters than a line may have bytes;
+- csv gives up (a field over its limit).
+
+The rejects file has the row's first line, in cells as csv reads that line alone. The
+lines after it are read again, so each other row lands or is rejected for itself.
+A header whose quote is not closed on its line is refused: a name never spans lines.
+
+Rejects. UTF-8 with a BOM so that Excel opens it as such; the source header as it was
+(a name given twice, twice), one blank-named column per cell a row had past the header,
+a ``type`` column when the type came from the file name (so the fixed rows can be sent
+again under any name), then ``reason`` and ``line``. Emptying those extra cells is
+enough for the reader to take the row again. One rejects file per source file, because line
 numbers only mean something against one file: the first source file with a rejected row
 writes to the target path; each further source file writes beside it to
 ``<target stem>.<source stem><target suffix>`` (``-2``, ``-3``... appended if two sources
@@ -52,14 +80,24 @@ from __future__ import annotations
 import codecs
 import csv
 import itertools
+import os
 import re
-from collections.abc import Iterable, Iterator
+import tempfile
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
 from loaders.errors import RowRejected
-from loaders.formats import RejectsSink, SourceRow, same_file_key
+from loaders.formats import (
+    CODE_FIELDS,
+    REJECTS_COLUMNS,
+    RejectsSink,
+    SourceRow,
+    same_file_key,
+)
 from loaders.limits import DEFAULT_LIMITS, InputLimits, read_bounded_line
+from loaders.rows import MODELS
 
 #: Every spelling of a type accepted in a file or sheet name, lower case.
 TYPE_ALIASES: dict[str, str] = {
@@ -218,44 +256,267 @@ def _split(fh: IO[bytes], newline: bytes, max_bytes: int) -> Iterator[bytes | No
         yield rest if len(rest) <= max_bytes else None
 
 
+#: A physical line: its number, its text, why it did not decode (or None), whether it was
+#: too long to read (its text is then a placeholder).
+_Entry = tuple[int, str, str | None, bool]
+
+#: Excel keeps at most 253 line breaks in a cell: a row longer than one such cell is no
+#: spreadsheet's, but a quote that was never closed.
+MAX_RECORD_LINES = 254
+_QUOTE_ADVICE = 'Close the quote, or write a quote inside a cell as ""'
+#: Fed to ``csv.reader`` to end a record it is reading: the reader asks for another line
+#: only from inside a quoted cell, where a quote and a line end close the cell and the row.
+_CLOSE_CELL = '"\n'
+_CODE_SHAPE = re.compile(r"[0-9A-Za-z]{18}|ftm:\S+")
+_ROW_TYPES = frozenset(TYPE_ALIASES.values())
+
+
+def column_keys(names: list[str]) -> list[str]:
+    """The keys of a row's cells in ``SourceRow.raw``: each column's name, with one more
+    trailing space each time the name comes again. ``raw`` is a dict (the pipeline may
+    spool it as JSON), so a column named twice, or two blank-named ones, kept only their
+    last cell. Names are stripped when read, so no real name ends in a space and
+    ``column_name`` gives the header back as it was; the policy's match of a prohibited
+    column ignores blanks, so a repeated prohibited column is still found and dropped."""
+    seen: dict[str, int] = {}
+    keys = []
+    for name in names:
+        n = seen.get(name, 0)
+        seen[name] = n + 1
+        keys.append(name + " " * n)
+    return keys
+
+
+def column_name(key: str) -> str:
+    """The header name a ``column_keys`` key stands for."""
+    return key.rstrip(" ")
+
+
+def extra_keys(blanks: int, count: int) -> list[str]:
+    """Keys for ``count`` cells past a header that has ``blanks`` blank names: their
+    columns have no name, so they are further blank names."""
+    return [" " * (blanks + j) for j in range(count)]
+
+
+def unknown_columns(header: Iterable[str], row_type: str) -> tuple[str, ...]:
+    """The named columns of ``header`` that no field of ``row_type`` has. An empty cell is
+    left out of a row's data, so without this such a column passed unseen whenever its
+    cells were empty; CONTRACT.md section 2 makes an unknown column an error."""
+    model = MODELS.get(row_type)
+    if model is None:
+        return ()  # the row is rejected for its type
+    known = {*model.model_fields, "type", *REJECTS_COLUMNS}
+    return tuple(dict.fromkeys(n for n in header if n and n not in known))
+
+
+def _first_cell_check(column: str) -> Callable[[str], bool]:
+    """How a row's first cell looks, in a file whose first column is ``column``."""
+    if column in CODE_FIELDS:
+        return lambda cell: _CODE_SHAPE.fullmatch(cell.split(";")[0].strip()) is not None
+    if column == "type":
+        return lambda cell: normalize_type(cell) in _ROW_TYPES
+    return lambda cell: bool(cell.strip()) and '"' not in cell
+
+
 class _Lines:
-    """Decoded physical lines for ``csv.reader``, remembering which ones did not decode."""
+    """Decoded physical lines for ``csv.reader``, remembering which ones did not decode,
+    and ending a row whose quote is never closed (module docstring).
+
+    ``open`` says the reader is inside a row: a line handed out sets it, and the reader's
+    consumer (``_rows``) clears it after each row, so a line asked for while it is set
+    continues a quoted cell. Only then are the row's lines kept (``_record``), to be read
+    again when the row is given up: a row on one line costs a few attribute stores.
+    """
 
     def __init__(
         self, fh: IO[bytes], encoding: str, newline: bytes, limits: InputLimits = DEFAULT_LIMITS
     ) -> None:
         self._fh = fh
-        self._limits = limits
+        self.limits = limits
         #: line numbers of the lines in ``bad`` that were too long rather than undecodable.
         self.too_long: set[int] = set()
         self._encoding = "utf-8" if encoding == "utf-8-sig" else encoding
         self._strip_bom = encoding == "utf-8-sig"
         self._newline = newline
+        #: the line last handed to the reader
         self.number = 0
         #: line number -> why it did not decode; cleared by the reader row by row.
         self.bad: dict[int, str] = {}
+        self.open = False
+        #: the line the row being read starts on, and its text
+        self.first = 0
+        self._first = ""
+        #: the lines of the row being read, once it spans more than one
+        self._record: list[_Entry] | None = None
+        self._size = 0
+        #: lines to hand out again, before reading on
+        self._again: deque[_Entry] = deque()
+        #: the header's number of columns, once it is read
+        self.width: int | None = None
+        self._delimiter = ","
+        self._first_ok: Callable[[str], bool] = bool
+        #: the row just given up: (its line, the text of that line, why)
+        self.rejected: tuple[int, str, str] | None = None
+
+    def expect_rows(self, header: list[str], delimiter: str) -> None:
+        """What a row looks like, to tell one from a line inside a quoted cell."""
+        self.width = len(header)
+        self._delimiter = delimiter
+        self._first_ok = _first_cell_check(header[0] if header else "")
 
     def __iter__(self) -> Iterator[str]:
-        for raw in _split(self._fh, self._newline, self._limits.max_line_bytes):
-            self.number += 1
+        number = 0
+        for raw in _split(self._fh, self._newline, self.limits.max_line_bytes):
+            number += 1
+            self.number = number
             if raw is None:
-                self.bad[self.number] = self._limits.line_too_long(self.number)
-                self.too_long.add(self.number)
-                yield "-\n"  # a placeholder cell, so the row is seen and rejected
+                self.bad[number] = self.limits.line_too_long(number)
+                self.too_long.add(number)
+                text = "-\n"  # a placeholder cell, so the row is seen and rejected
+            else:
+                if self._strip_bom and number == 1 and raw.startswith(_UTF8_BOM):
+                    raw = raw[len(_UTF8_BOM) :]
+                try:
+                    text = raw.decode(self._encoding)
+                except UnicodeDecodeError as e:
+                    self.bad[number] = self._undecodable(number, e)
+                    # Replacement keeps quotes and delimiters (ASCII) where they were.
+                    text = raw.decode(self._encoding, errors="replace")
+            if self.open or self._again:
+                bad = self.bad.pop(number, None)
+                too_long = number in self.too_long
+                self.too_long.discard(number)
+                yield from self._slow((number, text, bad, too_long))
                 continue
-            if self._strip_bom and self.number == 1 and raw.startswith(_UTF8_BOM):
-                raw = raw[len(_UTF8_BOM) :]
-            try:
-                yield raw.decode(self._encoding)
-            except UnicodeDecodeError as e:
-                label = _ENCODING_LABEL[self._encoding]
-                self.bad[self.number] = (
-                    f"line {self.number} is not valid {label} like the rest of the file "
-                    f"(byte {e.start + 1} of the line): correct the characters there, or save "
-                    "the whole file as 'CSV UTF-8'"
-                )
-                # Replacement keeps quotes and delimiters (ASCII) where they were.
-                yield raw.decode(self._encoding, errors="replace")
+            self.open = True
+            self.first = number
+            self._first = text
+            yield text
+        yield from self._slow(None)
+
+    def _undecodable(self, number: int, e: UnicodeDecodeError) -> str:
+        label = _ENCODING_LABEL[self._encoding]
+        return (
+            f"line {number} is not valid {label} like the rest of the file "
+            f"(byte {e.start + 1} of the line): correct the characters there, or save "
+            "the whole file as 'CSV UTF-8'"
+        )
+
+    def _slow(self, fresh: _Entry | None) -> Iterator[str]:
+        """Lines to read again, a line inside a quoted cell, or the end of the file
+        (``fresh`` None): the rare cases, kept off the path of a row on one line."""
+        if fresh is not None:
+            self._again.append(fresh)
+        while True:
+            while self._again:
+                yield from self._hand_out(self._again.popleft())
+            if fresh is not None or not self.open:
+                return
+            self._abandon("before the end of the file")
+            yield _CLOSE_CELL
+
+    def _hand_out(self, entry: _Entry) -> Iterator[str]:
+        number, text, bad, too_long = entry
+        self.number = number
+        if bad is not None:
+            self.bad[number] = bad
+        if too_long:
+            self.too_long.add(number)
+        if not self.open:
+            self.open = True
+            self.first = number
+            self._first = text
+            yield text
+            return
+        why = self._runaway(entry)
+        if why is None:
+            yield text
+            return
+        self._abandon(why)
+        yield _CLOSE_CELL
+
+    def _current(self) -> list[_Entry]:
+        """The lines of the row being read (made when it turns out to span lines)."""
+        record = self._record
+        if record is None or record[0][0] != self.first:
+            first = self.first
+            record = [(first, self._first, self.bad.get(first), first in self.too_long)]
+            self._record = record
+            self._size = len(self._first)
+        return record
+
+    def _runaway(self, entry: _Entry) -> str | None:
+        """Why ``entry``, asked for inside a quoted cell, shows the quote was never closed
+        (how the reason goes on), or None: it continues the cell."""
+        record = self._current()
+        record.append(entry)
+        self._size += len(entry[1])
+        if self.width is None:
+            return "on its line"
+        if self._row_start(entry[1]):
+            return f"before line {entry[0]}, which reads as a row of its own"
+        if len(record) > MAX_RECORD_LINES:
+            return (
+                f"within {MAX_RECORD_LINES} lines (Excel keeps at most "
+                f"{MAX_RECORD_LINES - 1} line breaks in a cell)"
+            )
+        if self._size > self.limits.max_line_bytes:
+            return (
+                f"within {self.limits.max_line_bytes} characters "
+                "(CREDIT_GRAPH_LOAD_MAX_LINE_BYTES)"
+            )
+        return None
+
+    def _row_start(self, text: str) -> bool:
+        """Whether a line starts a row of its own (rule in the module docstring)."""
+        width = self.width or 0
+        if width > 1 and self._delimiter not in text:
+            return False
+        # The reader asks for the closing line only if ``text`` leaves a quote open.
+        lines = iter((text, _CLOSE_CELL))
+        try:
+            cells = next(csv.reader(lines, delimiter=self._delimiter, strict=True), [])
+        except csv.Error:
+            return False  # a quote in the wrong place
+        if not cells or not self._first_ok(cells[0]):
+            return False
+        if next(lines, None) is None:  # its last cell spans lines, as a row's may
+            return 2 <= len(cells) <= width
+        if text.count('"') % 2:
+            return False  # it closes a cell opened on an earlier line: a row's end
+        while len(cells) > width and not cells[-1].strip():
+            cells.pop()
+        return len(cells) == width
+
+    def give_up(self, error: str) -> None:
+        """csv could not read the row (``csv.Error``): reject it, keeping its first line."""
+        record = self._current()
+        if len(record) > 1:
+            self._abandon(f"before line {self.number}, where {error}")
+        else:
+            self.rejected = (self.first, self._first, f"line {self.first}: {error}")
+
+    def _abandon(self, why: str) -> None:
+        """Reject the row's first line alone and hand out the lines after it again."""
+        record = self._current()
+        first, text = record[0][0], record[0][1]
+        if self.width is None:
+            reason = (
+                f"the header (line {first}) has a quote that is not closed on its line: "
+                f"a column name never spans lines. {_QUOTE_ADVICE}"
+            )
+        else:
+            goes_on = f" and reading goes on at line {record[1][0]}" if len(record) > 1 else ""
+            reason = (
+                f'line {first}: unbalanced quote: the cell a " opens on this line is not '
+                f"closed {why}; the row is rejected alone{goes_on}. {_QUOTE_ADVICE}"
+            )
+        for number, *_ in record:
+            self.bad.pop(number, None)
+            self.too_long.discard(number)
+        self._again.extendleft(reversed(record[1:]))
+        self._record = None
+        self.rejected = (first, text, reason)
 
 
 def read(path: Path, limits: InputLimits = DEFAULT_LIMITS) -> Iterator[SourceRow]:
@@ -269,10 +530,33 @@ def read(path: Path, limits: InputLimits = DEFAULT_LIMITS) -> Iterator[SourceRow
         yield from _rows(path, _Lines(fh, encoding, newline, limits))
 
 
+class _Header:
+    """The header of a file and the keys its cells take in ``raw`` (``column_keys``)."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        self.keys = column_keys(names)
+        self._blanks = names.count("")
+
+    def raw(self, cells: list[str]) -> dict[str, str]:
+        """The row as read: a cell for every column, and the cells past them up to the
+        last filled one."""
+        keys = self.keys
+        width, n = len(keys), len(cells)
+        if n == width:
+            return dict(zip(keys, cells, strict=True))
+        if n < width:
+            return dict(zip(keys, [*cells, *[""] * (width - n)], strict=True))
+        while n > width and not cells[n - 1].strip():
+            n -= 1  # trailing empty cells (Excel's ",,,") hold nothing
+        return dict(zip([*keys, *extra_keys(self._blanks, n - width)], cells[:n], strict=True))
+
+
 def _rows(path: Path, lines: _Lines) -> Iterator[SourceRow]:
     line_iter = iter(lines)
     first = next(line_iter, None)
     while first is not None and not first.strip():
+        lines.open = False
         first = next(line_iter, None)
     if first is None:
         err = RowRejected("malformed", "the file is empty: a header naming the columns is needed")
@@ -280,42 +564,50 @@ def _rows(path: Path, lines: _Lines) -> Iterator[SourceRow]:
         return
     delimiter = _delimiter(first)
     reader = csv.reader(itertools.chain([first], line_iter), delimiter=delimiter)
-    header_line = lines.number
+    header_line = lines.first
     try:
-        header = [name.strip() for name in next(reader)]
+        header = _Header([name.strip() for name in next(reader)])
     except csv.Error as e:
         yield SourceRow(path, header_line, None, None, RowRejected("malformed", f"header: {e}"))
         return
+    if lines.rejected is not None:
+        yield SourceRow(path, header_line, None, None, RowRejected("malformed", lines.rejected[2]))
+        return
+    lines.open = False
+    lines.expect_rows(header.names, delimiter)
     file_type = type_from_name(path.stem)
     problem: RowRejected | None = None
     if lines.bad:  # the header itself did not decode: no column can be trusted
         problem = RowRejected("bad_encoding", "the header " + lines.bad[min(lines.bad)])
-    elif (duplicate := _duplicate(header)) is not None:
+    elif (duplicate := _duplicate(header.names)) is not None:
         problem = RowRejected("malformed", f"the header names column {duplicate!r} twice")
     lines.bad.clear()
-    end = lines.number
+    lines.too_long.clear()
+    unknown: dict[str, tuple[str, ...]] = {}
     while True:
-        start = end + 1
         try:
             cells = next(reader)
         except StopIteration:
             return
         except csv.Error as e:
-            end = lines.number
-            lines.bad.clear()
-            blank = dict.fromkeys(header, "")  # so the rejects file keeps its columns
-            yield SourceRow(path, start, None, None, RowRejected("malformed", f"{e}"), blank)
+            lines.give_up(str(e))
+            cells = []
+        lines.open = False
+        start = lines.first
+        if lines.rejected is not None:
+            yield _given_up(path, header, lines, delimiter)
             continue
-        end = lines.number
-        bad = [lines.bad[n] for n in sorted(lines.bad) if start <= n <= end]
-        category = (
-            "line_too_long" if any(start <= n <= end for n in lines.too_long) else "bad_encoding"
-        )
-        lines.bad.clear()
-        lines.too_long.clear()
+        bad: list[str] = []
+        category = "bad_encoding"
+        if lines.bad:
+            bad = [lines.bad[n] for n in sorted(lines.bad)]
+            if lines.too_long:
+                category = "line_too_long"
+            lines.bad.clear()
+            lines.too_long.clear()
         if not any(cell.strip() for cell in cells):
             continue  # blank lines and the ",,,," rows spreadsheets leave
-        raw = {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(header)}
+        raw = header.raw(cells)
         if bad:
             yield SourceRow(path, start, None, None, RowRejected(category, bad[0]), raw)
             continue
@@ -323,11 +615,41 @@ def _rows(path: Path, lines: _Lines) -> Iterator[SourceRow]:
             yield SourceRow(path, start, None, None, problem, raw)
             continue
         try:
-            data = _data(header, cells, file_type)
+            data = _data(header.names, cells, file_type, unknown)
         except RowRejected as e:
             yield SourceRow(path, start, None, None, e, raw)
             continue
         yield SourceRow(path, start, None, data, None, raw)
+
+
+def _given_up(path: Path, header: _Header, lines: _Lines, delimiter: str) -> SourceRow:
+    """The row ``lines`` gave up, with the cells of its first line for the rejects file
+    (a value too long to be a field kept out of it, as for any row)."""
+    assert lines.rejected is not None
+    line, text, reason = lines.rejected
+    lines.rejected = None
+    lines.bad.clear()
+    lines.too_long.clear()
+    raw = header.raw(_loose_cells(text, delimiter))
+    limit = lines.limits.max_field_chars
+    drop = tuple(key for key, value in raw.items() if len(value) > limit)
+    if drop:
+        names = ", ".join(column_name(key) or "a cell without a column name" for key in drop)
+        reason += f"; {names}: longer than {limit} characters, value not stored"
+    rejection = RowRejected("malformed", reason, drop_fields=drop)
+    return SourceRow(path, line, None, None, rejection, raw)
+
+
+def _loose_cells(text: str, delimiter: str) -> list[str]:
+    """The cells of a line csv could not read as a row, as near as they can be told: the
+    line read alone (a quote left open takes the rest of it), else cut at each delimiter."""
+    try:
+        cells = next(csv.reader((text,), delimiter=delimiter), [])
+    except csv.Error:
+        cells = text.split(delimiter)
+    if cells:
+        cells[-1] = cells[-1].rstrip("\r\n")
+    return cells
 
 
 def _delimiter(header_line: str) -> str:
@@ -349,7 +671,13 @@ def _duplicate(header: list[str]) -> str | None:
     return None
 
 
-def _data(header: list[str], cells: list[str], file_type: str | None) -> dict[str, Any]:
+def _data(
+    header: list[str],
+    cells: list[str],
+    file_type: str | None,
+    unknown: dict[str, tuple[str, ...]],
+) -> dict[str, Any]:
+    """``unknown``: ``unknown_columns`` by row type, filled as the file's rows need them."""
     if len(cells) > len(header):
         extra = cells[len(header) :]
         if any(cell.strip() for cell in extra):
@@ -368,16 +696,77 @@ def _data(header: list[str], cells: list[str], file_type: str | None) -> dict[st
         data["type"] = file_type
     else:
         raise RowRejected("unknown_type", f"cannot tell the row type: {NAMING_HINT}")
+    add_unknown_columns(data, header, unknown)
     return data
 
 
+def add_unknown_columns(
+    data: dict[str, Any], header: list[str], unknown: dict[str, tuple[str, ...]]
+) -> None:
+    """Give the row's unknown columns (``unknown_columns``) whose cells were empty as
+    ``""``, so that validation rejects them as it does filled ones. ``unknown`` caches
+    them by row type: a file has one or a few, and a row pays a dict lookup."""
+    row_type = str(data["type"])
+    names = unknown.get(row_type)
+    if names is None:
+        names = unknown[row_type] = unknown_columns(header, row_type)
+    for name in names:
+        data.setdefault(name, "")
+
+
 class _Out:
-    def __init__(self, path: Path, header: list[str]) -> None:
+    """One rejects file. Rows are written as they come; a row with more cells than the
+    header had (``extra_keys``) widens it, and as the header is written first, the file
+    is then written again on closing with as many blank-named columns as needed: rare,
+    and it keeps the common case a single pass."""
+
+    def __init__(self, path: Path, keys: list[str], added: list[str]) -> None:
         self.path = path
+        #: the source's columns (``column_keys``), widened by rows with more cells
+        self.keys = keys
+        #: the columns the rejects file adds: ``type`` (maybe), ``reason``, ``line``
+        self.added = added
+        self._written_width = len(keys)
         self.fh = path.open("w", encoding="utf-8-sig", newline="")
-        self.header = header
-        self.writer = csv.DictWriter(self.fh, header, restval="", extrasaction="ignore")
-        self.writer.writeheader()
+        self.writer = csv.writer(self.fh)
+        self.writer.writerow(self._header())
+
+    def _header(self) -> list[str]:
+        return [column_name(key) for key in self.keys] + self.added
+
+    def write(self, raw: dict[str, Any], values: dict[str, Any]) -> None:
+        """``raw``: the row as read; ``values``: what to write, by column."""
+        if len(raw) > len(self.keys):
+            known = set(self.keys)
+            self.keys += [key for key in raw if key not in known]
+        self.writer.writerow([values.get(key, "") for key in (*self.keys, *self.added)])
+
+    def close(self) -> Path:
+        self.fh.close()
+        if len(self.keys) > self._written_width:
+            self._widen()
+        return self.path
+
+    def _widen(self) -> None:
+        """Write the file again with the header of its widest row, each row's source
+        cells padded to it, so ``reason`` and ``line`` stand in their columns."""
+        tail = len(self.added)
+        width = len(self.keys)
+        with (
+            self.path.open(encoding="utf-8-sig", newline="") as src,
+            tempfile.NamedTemporaryFile(
+                "w", encoding="utf-8-sig", newline="", dir=self.path.parent,
+                prefix=f".{self.path.name}.", suffix=".part", delete=False,
+            ) as dst,
+        ):
+            rows = csv.reader(src)
+            next(rows, None)
+            out = csv.writer(dst)
+            out.writerow(self._header())
+            for row in rows:
+                cut = len(row) - tail
+                out.writerow([*row[:cut], *[""] * (width - cut), *row[cut:]])
+        os.replace(dst.name, self.path)
 
 
 class Rejects(RejectsSink):
@@ -398,29 +787,27 @@ class Rejects(RejectsSink):
             while path in taken or same_file_key(path) in self.avoid:
                 n += 1
                 path = self.target.with_name(f"{base}-{n}{self.target.suffix}")
-        columns = list(row.raw or {})
-        if "type" not in columns and type_from_name(row.file.stem) is not None:
-            columns.append("type")
-        columns += [c for c in ("reason", "line") if c not in columns]
-        out = _Out(path, columns)
+        keys = list(row.raw or {})
+        added = []
+        if "type" not in keys and type_from_name(row.file.stem) is not None:
+            added.append("type")
+        added += [c for c in ("reason", "line") if c not in keys]
+        out = _Out(path, keys, added)
         self._outs[row.file] = out
         return out
 
     def write(self, row: SourceRow, reason: str, drop: Iterable[str] = ()) -> None:
         out = self._out(row)
-        values: dict[str, Any] = dict(row.raw or {})
-        if "type" not in values and "type" in out.header:
+        raw = row.raw or {}
+        values: dict[str, Any] = dict(raw)
+        if "type" not in values and "type" in out.added:
             values["type"] = type_from_name(row.file.stem) or ""
         for name in drop:
             if name in values:
                 values[name] = ""
         values["reason"] = reason
         values["line"] = row.line
-        out.writer.writerow(values)
+        out.write(raw, values)
 
     def close(self) -> list[Path]:
-        paths = []
-        for out in self._outs.values():
-            out.fh.close()
-            paths.append(out.path)
-        return paths
+        return [out.close() for out in self._outs.values()]

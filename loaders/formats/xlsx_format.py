@@ -19,19 +19,27 @@ refused rather than repaired, since repairing means guessing:
   code can no longer be known (``bad_code``, telling the provider to format it as text);
 - a date column holding a plain number (an unformatted date serial; ``bad_date``).
 
-``raw`` holds only JSON values (dates as ``YYYY-MM-DD`` text), so the rejects sheet shows
-dates as text, which the reader accepts when the fixed rows are sent again.
+An empty cell under a column the row's type has no field of is rejected as an unknown
+column, as a filled one is (``csv_format.unknown_columns``).
+
+``raw`` holds only JSON values, every cell of the row under ``csv_format.column_keys``
+(a column named twice, cells past the header). A date or date-time cell is its date as
+``YYYY-MM-DD`` text: what the reader took from it, and what it accepts when the fixed
+rows are sent again (a time of day, which the reader drops, made the row unloadable).
 
 Rejects: an XLSX with one sheet per source sheet that had rejected rows, named like it
 (prefixed with the source file's stem if two source files share a sheet name, so that a
-``.<type>`` ending keeps the type), holding the source header plus ``reason`` and ``line``;
-values of fields named in ``drop`` are blanked.
+``.<type>`` ending keeps the type), holding the source header as it was, one blank-named
+column per cell a row had past the header, then ``reason`` and ``line``; values of
+fields named in ``drop`` are blanked.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
+import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -44,7 +52,15 @@ from openpyxl.utils.exceptions import (  # type: ignore[import-untyped, unused-i
 
 from loaders.errors import RowRejected
 from loaders.formats import CODE_FIELDS, DATE_FIELDS, REJECTS_COLUMNS, RejectsSink, SourceRow
-from loaders.formats.csv_format import TYPE_ALIASES, normalize_type, type_from_name
+from loaders.formats.csv_format import (
+    TYPE_ALIASES,
+    add_unknown_columns,
+    column_keys,
+    column_name,
+    extra_keys,
+    normalize_type,
+    type_from_name,
+)
 from loaders.limits import DEFAULT_LIMITS, InputLimits
 
 NUMBER_COLUMNS = frozenset({"share_ratio", "registered_capital"})
@@ -134,19 +150,20 @@ def _sheet(
     header = [_header_name(v) for v in (first or ())]
     while header and not header[-1]:
         header.pop()
+    keys = column_keys(header)
+    blanks = header.count("")
     duplicates = sorted({n for n in header if n and header.count(n) > 1})
     problem = None
     if not header:
         problem = RowRejected("malformed", "row 1 of the sheet must be the header (column names)")
     elif duplicates:
         problem = RowRejected("malformed", f"the header names column {duplicates[0]!r} twice")
+    unknown: dict[str, tuple[str, ...]] = {}
     for number, values in enumerate(rows, start=2):
         formulas = next(written, ())
         if not any(_filled(v) for v in values) and not any(_filled(v) for v in formulas):
             continue
-        raw = {
-            name: _plain(values[i] if i < len(values) else None) for i, name in enumerate(header)
-        }
+        raw = _raw(keys, blanks, values)
         if problem is not None:
             yield SourceRow(path, number, sheet, None, problem, raw, sheet_type)
             continue
@@ -160,19 +177,34 @@ def _sheet(
                             sheet_type)
             continue
         try:
-            data = _data(header, values, sheet, sheet_type)
+            data = _data(header, values, sheet, sheet_type, unknown)
         except RowRejected as e:
             yield SourceRow(path, number, sheet, None, e, raw, sheet_type)
             continue
         yield SourceRow(path, number, sheet, data, None, raw, sheet_type)
 
 
+def _raw(keys: list[str], blanks: int, values: tuple[Any, ...]) -> dict[str, Any]:
+    """The row as read: a cell for every column (``keys``: ``column_keys``) and each cell
+    past them up to the last filled one, so the rejects sheet loses none."""
+    width = len(keys)
+    raw = {key: _plain(values[i]) if i < len(values) else None for i, key in enumerate(keys)}
+    n = len(values)
+    while n > width and not _filled(values[n - 1]):
+        n -= 1
+    if n > width:
+        raw.update(zip(extra_keys(blanks, n - width), map(_plain, values[width:n]), strict=True))
+    return raw
+
+
 def _plain(value: Any) -> Any:
-    """A cell as JSON can carry it: the pipeline may spool ``raw`` before writing rejects."""
+    """A cell as JSON can carry it: the pipeline may spool ``raw`` before writing rejects.
+    A date-time is its date, as ``_value`` reads it: written with its time, the fixed row
+    sent again was refused (a date is ``YYYY-MM-DD``)."""
     if value is None or isinstance(value, str | int | float):
         return value
     if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(" ")
+        return value.date().isoformat()
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()
     return str(value)
@@ -189,8 +221,13 @@ def _filled(value: Any) -> bool:
 
 
 def _data(
-    header: list[str], values: tuple[Any, ...], sheet: str, sheet_type: str | None
+    header: list[str],
+    values: tuple[Any, ...],
+    sheet: str,
+    sheet_type: str | None,
+    unknown: dict[str, tuple[str, ...]],
 ) -> dict[str, Any]:
+    """``unknown``: the sheet's unknown columns by row type (``add_unknown_columns``)."""
     if len(values) > len(header) and any(_filled(v) for v in values[len(header) :]):
         last = max(i for i, v in enumerate(values) if _filled(v)) + 1
         raise RowRejected("malformed", f"row has {last} cells, header has {len(header)}")
@@ -224,6 +261,7 @@ def _data(
             f"sheet {sheet!r} is not named after a row type: rename it to one of "
             f"{_SHEET_NAMES}, or add a 'type' column",
         )
+    add_unknown_columns(data, header, unknown)
     return data
 
 
@@ -263,22 +301,54 @@ def _sheet_title(wanted: str) -> str:
     return _BAD_SHEET_CHARS.sub("_", wanted)[-31:]
 
 
+class _SheetOut:
+    """One rejects sheet. Its rows wait in a file on disk until the workbook is written:
+    a row with more cells than the header had (``extra_keys``) widens the header, which
+    a write-only sheet has already written by then."""
+
+    def __init__(self, title: str, keys: list[str], type_column: bool) -> None:
+        self.title = title
+        #: the source's columns (``column_keys``, without the rejects' own), widened by
+        #: rows with more cells
+        self.keys = keys
+        #: whether a ``type`` column is added
+        self.type_column = type_column
+        self.spool = tempfile.TemporaryFile("w+", encoding="utf-8")
+
+    def add(self, raw: dict[str, Any], cells: list[Any], tail: list[Any]) -> None:
+        """``cells``: the row's values under ``keys`` (before any of ``raw`` widens them)."""
+        if len(raw) > len(self.keys):
+            known = set(self.keys)
+            new = [k for k in raw if k not in known and k not in REJECTS_COLUMNS]
+            self.keys += new
+            cells += [raw[k] for k in new]
+        self.spool.write(json.dumps([cells, tail], ensure_ascii=False) + "\n")
+
+    def header(self) -> list[Any]:
+        names: list[Any] = [column_name(key) or None for key in self.keys]
+        return [*names, *(["type"] if self.type_column else []), "reason", "line"]
+
+    def rows(self) -> Iterator[list[Any]]:
+        """The rows, each padded to the widest one's cells."""
+        width = len(self.keys)
+        self.spool.seek(0)
+        for line in self.spool:
+            cells, tail = json.loads(line)
+            yield [*cells, *[None] * (width - len(cells)), *tail]
+
+
 class Rejects(RejectsSink):
     def __init__(self, target: Path) -> None:
         self.target = target
-        self._wb: Any = None
-        #: (source file, source sheet) -> (rejects sheet, the source header, whether a
-        #: ``type`` column is added)
-        self._sheets: dict[tuple[Path, str | None], tuple[Any, list[str], bool]] = {}
+        #: (source file, source sheet) -> its rejects sheet
+        self._sheets: dict[tuple[Path, str | None], _SheetOut] = {}
         self._titles: set[str] = set()
 
-    def _sheet_for(self, row: SourceRow) -> tuple[Any, list[str], bool]:
+    def _sheet_for(self, row: SourceRow) -> _SheetOut:
         key = (row.file, row.sheet)
         found = self._sheets.get(key)
         if found is not None:
             return found
-        if self._wb is None:
-            self._wb = Workbook(write_only=True)
         source = row.sheet or row.file.stem
         title = _sheet_title(source)
         if title.lower() in self._titles:
@@ -289,31 +359,37 @@ class Rejects(RejectsSink):
             n += 1
             title = _sheet_title(f"{n}.{base}")
         self._titles.add(title.lower())
-        ws = self._wb.create_sheet(title)
         columns = [c for c in (row.raw or {}) if c not in REJECTS_COLUMNS]
         type_column = (
             "type" not in columns
             and row.given_type is not None
             and type_from_name(row.sheet or "") is None
         )
-        ws.append([*columns, *(["type"] if type_column else []), "reason", "line"])
-        self._sheets[key] = (ws, columns, type_column)
-        return ws, columns, type_column
+        out = self._sheets[key] = _SheetOut(title, columns, type_column)
+        return out
 
     def write(self, row: SourceRow, reason: str, drop: Iterable[str] = ()) -> None:
-        ws, columns, type_column = self._sheet_for(row)
+        out = self._sheet_for(row)
         dropped = set(drop)
-        raw = row.raw or {}
-        cells = [None if name in dropped else raw.get(name) for name in columns]
-        if type_column:
-            cells.append(row.given_type)
-        elif "type" in columns and not _filled(raw.get("type")) and row.given_type:
-            cells[columns.index("type")] = row.given_type
-        ws.append([*cells, reason, row.line])
+        raw = {k: None if k in dropped else v for k, v in (row.raw or {}).items()}
+        cells = [raw.get(name) for name in out.keys]
+        tail: list[Any] = [reason, row.line]
+        if out.type_column:
+            tail.insert(0, row.given_type)
+        elif "type" in out.keys and not _filled(raw.get("type")) and row.given_type:
+            cells[out.keys.index("type")] = row.given_type
+        out.add(raw, cells, tail)
 
     def close(self) -> list[Path]:
-        if self._wb is None:
+        if not self._sheets:
             return []
-        self._wb.save(self.target)
-        self._wb = None
+        wb = Workbook(write_only=True)
+        for out in self._sheets.values():
+            ws = wb.create_sheet(out.title)
+            ws.append(out.header())
+            for cells in out.rows():
+                ws.append(cells)
+            out.spool.close()
+        wb.save(self.target)
+        self._sheets = {}
         return [self.target]
