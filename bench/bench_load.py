@@ -43,12 +43,15 @@ def raw_rows(line: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
     if t == "entity":
         code = line.pop("code")
         props = {**line, "kind": "entity"}
-        return subjects.MERGE_ENTITIES, {"code": code, "row_hash": "raw", "props": props}
+        return subjects.MERGE_ENTITIES, {
+            "code": code, "row_hash": "raw", "said": props, "props": {},
+        }
     if t == "person":
         return subjects.MERGE_PERSONS, {
             "code": line["code"],
             "row_hash": "raw",
-            "props": {"name": line["name"], "kind": "person"},
+            "said": {"name": line["name"], "kind": "person"},
+            "props": {},
         }
     if t == "role":
         props = {k: line.get(k) for k in ("role", "position", "share_ratio", "since", "until")}

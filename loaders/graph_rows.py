@@ -60,38 +60,68 @@ def _with_provenance(props: dict[str, Any], src: str, line: int) -> dict[str, An
 
 
 def _subject_row(
-    code: str, props: dict[str, Any], search: dict[str, Any], src: str, line: int,
-    ftm_id: str | None,
+    code: str, said: dict[str, Any], search: dict[str, Any], src: str, line: int,
+    ftm_id: str | None, defaults: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """``ftm_id``: the FollowTheMoney id the row came under, which the node adds to its
+    """The row of a subject: ``said``, the fields the row carries, is all the writer
+    sets of what a provider says (``queries.subjects``): a field left out, empty or
+    null is not given and leaves the stored value alone, so a source that reports a
+    company's code and name does not reset its status or erase its address (DOMAIN.md
+    section 1: one subject, one node, whatever source reported it). ``defaults``: the
+    model's defaults for fields the row does not carry, which the writer gives a node
+    only when it creates it. ``props``: derived search text and provenance.
+
+    ``ftm_id``: the FollowTheMoney id the row came under, which the node adds to its
     ``ftm_ids`` (``queries.subjects``) so a later file can name it by that id. The hash
     covers it: a subject stored with the same content from elsewhere (another provider's
     row, an export calling it by another id) would otherwise be skipped as unchanged,
     and the id never kept. Rows without one keep the hash they always had."""
-    hashed = props if ftm_id is None else {**props, "ftm_ids": [ftm_id]}
+    hashed = said if ftm_id is None else {**said, "ftm_ids": [ftm_id]}
     row = {
         "code": code,
         "row_hash": content_hash(hashed),
-        "props": _with_provenance({**props, **search}, src, line),
+        "said": said,
+        "props": _with_provenance(search, src, line),
     }
+    if defaults:
+        row["defaults"] = defaults
     if ftm_id is not None:
         row["ftm_ids"] = [ftm_id]
     return row
 
 
+def _said(m: Entity | Person) -> dict[str, Any]:
+    """The fields a subject row carries: what it left out, or gave empty or null, is no
+    part of it (``schema.models``: an empty enumeration value is left out too)."""
+    data = m.model_dump(exclude={"code"}, exclude_unset=True, exclude_none=True)
+    return {k: _plain(v) for k, v in data.items()}
+
+
+#: What a new entity node is when its first row does not say: an active enterprise.
+_ENTITY_DEFAULTS = {
+    name: _plain(field.default)
+    for name, field in Entity.model_fields.items()
+    if not field.is_required() and field.default is not None
+}
+
+
 def entity_row(e: Entity, src: str, line: int, ftm_id: str | None = None) -> dict[str, Any]:
     """The search properties (``name_py``, ``name_pyi``) are derived from the name, which
     the hash covers, so they stay out of it: graphs loaded before they existed keep their
-    hashes, and a name change still changes the row (and its pinyin)."""
-    props = {k: _plain(v) for k, v in e.model_dump().items() if k != "code"}
-    props["kind"] = "entity"
-    return _subject_row(e.code, props, search_props(e.name), src, line, ftm_id)
+    hashes, and a name change still changes the row (and its pinyin). A row that gives
+    every field hashes as it always did."""
+    said = _said(e)
+    said["kind"] = "entity"
+    defaults = {k: v for k, v in _ENTITY_DEFAULTS.items() if k not in said}
+    return _subject_row(e.code, said, search_props(e.name), src, line, ftm_id, defaults)
 
 
 def person_row(p: Person, src: str, line: int, ftm_id: str | None = None) -> dict[str, Any]:
-    """Search properties kept out of the hash, as for entities."""
-    props: dict[str, Any] = {"name": p.name, "kind": "person"}
-    return _subject_row(p.code, props, search_props(p.name), src, line, ftm_id)
+    """Search properties kept out of the hash, as for entities. A person has no field
+    besides its name today; the row follows the entity's rule all the same."""
+    said = _said(p)
+    said["kind"] = "person"
+    return _subject_row(p.code, said, search_props(p.name), src, line, ftm_id)
 
 
 def role_row(r: Role, src: str, line: int) -> dict[str, Any]:

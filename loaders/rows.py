@@ -21,6 +21,7 @@ from loaders.limits import DEFAULT_LIMITS
 from schema.codes import is_external
 from schema.models import Entity, Person, Record, Role, RowAction
 from schema.policy import Policy, ProhibitedField
+from schema.workdays import china_today
 
 MODELS: dict[str, type[BaseModel]] = {
     "entity": Entity,
@@ -335,7 +336,7 @@ def parse_row(
     if row_type not in MODELS:
         raise RowRejected("unknown_type", f"type: {row_type!r} is not one of {', '.join(MODELS)}")
     fields = {k: v for k, v in data.items() if k != "type" and k not in REJECTS_COLUMNS}
-    if row_type == "record" and fields.get("action") == RowAction.WITHDRAW.value:
+    if row_type == "record" and _is_withdrawal(fields.get("action")):
         unknown = set(fields) - set(Record.model_fields)
         if unknown:
             raise RowRejected("unknown_column", f"{sorted(unknown)[0]}: unknown column")
@@ -356,16 +357,37 @@ def parse_row(
                 f"of policy {policy.name} ({policy.minimum_age.article})",
             )
     if isinstance(model, Record):
-        # A decision dated after today does not exist yet: a typo (2202 for 2022) that
-        # would ground measures from that day on and make every analysis of the
-        # record's span run to it. Today by the clock, or the day the load is dated if
-        # later (a load replayed as of another day judges by that day).
-        latest = max(today, dt.date.today()) + _CLOCK_SLACK
-        if model.decided_on > latest:
+        _no_future_dates(model, today)
+    return ParsedRow(line, row_type, model)  # type: ignore[arg-type]
+
+
+def _is_withdrawal(action: Any) -> bool:
+    """``action`` spelt as the model reads it (``Record``'s enumeration spelling):
+    ``" withdraw"`` or ``"WITHDRAW"`` withdraws, as ``"withdraw"`` does."""
+    return isinstance(action, str) and action.strip().lower() == RowAction.WITHDRAW.value
+
+
+#: A record's dates that cannot lie after the day it is submitted, and why.
+_PAST_DATES = (
+    ("decided_on", "no decision is submitted before it is made"),
+    ("act_ended_on", "no act is known to have ended before it ends"),
+)
+
+
+def _no_future_dates(model: Record, today: dt.date) -> None:
+    """A decision dated after today does not exist yet: a typo (2202 for 2022) that
+    would ground measures from that day on and make every analysis of the record's span
+    run to it. An act that ended after today is the same typo, and worse: the act date
+    decides who answers for the record (CONTRACT.md section 4, rule 2), so 2035 for 2025
+    moved it past a change of legal representative and made the successor answer.
+    China's day by the clock, or the day the load is dated if later (a load replayed as of
+    another day judges by that day)."""
+    latest = max(today, china_today()) + _CLOCK_SLACK
+    for name, why in _PAST_DATES:
+        day = getattr(model, name)
+        if day is not None and day > latest:
             raise RowRejected(
                 "bad_date",
-                f"decided_on: {model.decided_on.isoformat()} is after today "
-                f"({(latest - _CLOCK_SLACK).isoformat()}): no decision is submitted before "
-                "it is made",
+                f"{name}: {day.isoformat()} is after today "
+                f"({(latest - _CLOCK_SLACK).isoformat()}): {why}",
             )
-    return ParsedRow(line, row_type, model)  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from pydantic import (
     AfterValidator,
@@ -208,12 +208,70 @@ def _kind(value: str) -> str:
     return value
 
 
+def _enum_in(annotation: Any) -> type[StrEnum] | None:
+    """The enumeration a field's type is, or holds (``Severity | None``)."""
+    if isinstance(annotation, type) and issubclass(annotation, StrEnum):
+        return annotation
+    for arg in get_args(annotation):
+        found = _enum_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+#: Per row model: each enumeration field and the values it takes (``_Row._enum_spelling``).
+_ENUM_FIELDS: dict[type[BaseModel], dict[str, frozenset[str]]] = {}
+
+
+def _enum_fields(model: type[BaseModel]) -> dict[str, frozenset[str]]:
+    found = _ENUM_FIELDS.get(model)
+    if found is None:
+        found = _ENUM_FIELDS[model] = {
+            name: frozenset(e.value for e in enum)
+            for name, field in model.model_fields.items()
+            if (enum := _enum_in(field.annotation)) is not None
+        }
+    return found
+
+
 class _Row(BaseModel):
     # Infinity and NaN (which JSON parsers accept as 1e999, Infinity, NaN) are no amount
     # or share, and no engine stores them: such a row was a load-stopping query error.
     model_config = ConfigDict(
         extra="forbid", str_strip_whitespace=True, frozen=True, allow_inf_nan=False
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _enum_spelling(cls, data: Any) -> Any:
+        """Enumeration values as every format gives them. Empty (``""``, blanks, JSON
+        ``null``) is not given, as an empty CSV cell is (CSV and XLSX leave those out):
+        the field takes its default, or is missing when required, and a subject row does
+        not overwrite what the node holds (``loaders.graph_rows``). Otherwise the value is
+        read stripped, as every other text field is, and lower-cased: each is one of a
+        closed list of lower-case words (CONTRACT.md section 2) that no two spellings
+        share, so ``" Enterprise"`` or ``"NEGATIVE"`` can mean one value only and is
+        stored as the contract spells it. (A record's ``kind`` is an open identifier,
+        not an enumeration, and stays lower-case only.)"""
+        if not isinstance(data, dict):
+            return data
+        out: dict[Any, Any] | None = None
+        for name, values in _enum_fields(cls).items():
+            value = data.get(name)
+            if value is None:
+                if name in data:
+                    out = out if out is not None else dict(data)
+                    del out[name]
+                continue
+            if type(value) is not str or value in values:
+                continue  # a spelling of the contract's, or no text: pydantic says what
+            out = out if out is not None else dict(data)
+            text = value.strip().lower()
+            if text:
+                out[name] = text
+            else:
+                del out[name]
+        return data if out is None else out
 
 
 class Entity(_Row):
