@@ -15,18 +15,21 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 
 from api import log_masking
-from api.cli_analyze import analyze_app
+from api.cli_analyze import ShowIds, analyze_app
 from api.cli_audit import audit_app
 from api.cli_bench import bench_app
 from api.cli_feedback import feedback_app
 from api.file_lock import flocked
 from api.settings import check_audit_dir, load_settings
+from schema.codes import mask_code
+from schema.dates import iso_date
 from schema.errors import CreditGraphError, EngineUnavailable, InvalidInput
+from schema.workdays import china_today
 
 T = TypeVar("T")
 
@@ -143,20 +146,22 @@ def check(
     code: Annotated[str, typer.Argument(help="USCC or resident ID number.")],
     measure: Annotated[str | None, typer.Option(help="Only this measure code.")] = None,
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Date YYYY-MM-DD (default today).")
+        str | None, typer.Option("--as-of", help="Date YYYY-MM-DD (default today in China).")
     ] = None,
+    show_ids: ShowIds = False,
 ) -> None:
-    """Print the joint-punishment check of CODE as JSON."""
+    """Print the joint-punishment check of CODE as JSON. Persons' ID numbers met on the
+    way (``via``, conflicts) are masked unless --show-id-numbers; CODE is printed as typed."""
     from api.check_ids import issue, load_secret
     from api.checks import check_key, check_sanctions
     from api.engine import open_store
     from schema.catalogue import load_catalogue
     from schema.policy import load_policy
 
-    day = _parsed(as_of, dt.date.fromisoformat, "--as-of", "a date YYYY-MM-DD")
+    day = _parsed(as_of, iso_date, "--as-of", "a date YYYY-MM-DD")
     settings = load_settings()
     policy, catalogue = load_policy(settings.policy), load_catalogue()
-    key, day = check_key(code), day or dt.date.today()
+    key, day = check_key(code), day or china_today()
     # The store first: a data directory the embedded engine cannot use is then reported
     # as every other command reports it (ENGINE_UNAVAILABLE, one line).
     with open_store(settings) as store:
@@ -166,7 +171,24 @@ def check(
             store, key, policy=policy, catalogue=catalogue, as_of=day, measure=measure,
             check_id=check_id,
         )
-    typer.echo(json.dumps(result.to_json_dict(), ensure_ascii=False, indent=2))
+    answer = result.to_json_dict()
+    if not show_ids:
+        answer = _masked_check(answer, key)
+    typer.echo(json.dumps(answer, ensure_ascii=False, indent=2))
+
+
+def _masked_check(answer: dict[str, Any], checked: str) -> dict[str, Any]:
+    """The check as printed: codes other than the one checked through ``mask_code``
+    (persons masked, USCCs as they are), since the output lands in tickets and logs."""
+    def shown(code: str) -> str:
+        return code if code == checked else mask_code(code)
+
+    for measure in [*answer.get("measures", []), *answer.get("incentives", [])]:
+        measure["via"] = [shown(c) for c in measure.get("via", [])]
+    for conflict in answer.get("conflicts", []):
+        conflict["personCode"] = shown(conflict["personCode"])
+        conflict["entityCode"] = shown(conflict["entityCode"])
+    return answer
 
 
 @app.command()
@@ -174,7 +196,15 @@ def load(
     paths: Annotated[list[Path], typer.Argument(help="Submission files (.jsonl, .csv, .xlsx).")],
     provider: Annotated[str, typer.Option(help="Provider unit submitting the files.")] = "unknown",
     channel: Annotated[str, typer.Option(help="Submission channel.")] = "file",
-    rejects: Annotated[Path | None, typer.Option(help="Write rejected rows here.")] = None,
+    rejects: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write rejected rows here, in the input's format (.jsonl, .csv or .xlsx like "
+            "the input; one format per run). Default: <input>.rejects.<ext> beside the "
+            "first file of each format. A file already there is moved aside to "
+            "<name>.<time>.stale."
+        ),
+    ] = None,
     fmt: Annotated[
         str | None, typer.Option("--format", help="jsonl, csv, xlsx or ftm (FollowTheMoney).")
     ] = None,
@@ -189,7 +219,7 @@ def load(
     """Load provider submissions; exit 0 all loaded, 1 some rejected, 2 nothing read."""
     from api.engine import open_store
     from api.progress import row_progress
-    from loaders.pipeline import SUBMITTED_AT_SKEW, load_files, stopped_load
+    from loaders.pipeline import SUBMITTED_AT_SKEW, load_files, rejects_problem, stopped_load
     from schema.policy import load_policy
     from schema.workdays import CHINA_TIME, china_time
 
@@ -205,6 +235,11 @@ def load(
             f"(now {now.isoformat(timespec='seconds')}); give when the provider submitted "
             "the file. Nothing was loaded"
         )
+    # Before the engine and before any row: the rejects writers open their file at the
+    # first rejected row, and a target they cannot write stopped the load half-way.
+    refused = rejects_problem(paths, rejects, fmt)
+    if refused is not None:
+        raise InvalidInput(refused)
     settings = load_settings()
     policy = load_policy(settings.policy)
     with _one_load_at_a_time(settings.data_dir):
@@ -227,6 +262,8 @@ def load(
                 workers=settings.load_workers,
             )
     typer.echo(json.dumps(summary.as_dict(), ensure_ascii=False, indent=2))
+    for problem in summary.rejects_not_written:
+        typer.echo(f"credit-graph: rejects not written: {problem}", err=True)
     raise typer.Exit(summary.exit_code)
 
 
@@ -359,14 +396,16 @@ def keys_create(
         typer.Option(help="Agency or provider unit, e.g. tax (default: the name, lowercased)."),
     ] = None,
     expires: Annotated[
-        str | None, typer.Option(help="Last day the key works, YYYY-MM-DD.")
+        str | None,
+        typer.Option(help="Last day the key works, YYYY-MM-DD (today or later)."),
     ] = None,
 ) -> None:
     """Create an API key and print it once; only its hash is kept."""
     from api.engine import open_store
-    from api.keys import create_key
+    from api.keys import check_new_expiry, create_key
 
-    day = _parsed(expires, dt.date.fromisoformat, "--expires", "a date YYYY-MM-DD")
+    day = _parsed(expires, iso_date, "--expires", "a date YYYY-MM-DD")
+    check_new_expiry(day, china_today())
     with open_store(load_settings()) as store:
         key, info = create_key(
             store, role=role, name=name, subject=subject, unit=unit, expires=day

@@ -6,7 +6,6 @@ that receives the report and for operators without an API client.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Annotated
 
@@ -56,12 +55,13 @@ def report(
     from api.feedback import monthly_report
     from schema.catalogue import load_catalogue
     from schema.policy import load_policy
+    from schema.workdays import china_today
 
     settings = load_settings()
     policy, catalogue = load_policy(settings.policy), load_catalogue()
     with open_store(settings) as store:
         result = monthly_report(store, policy=policy, catalogue=catalogue, month=month,
-                                today=dt.date.today(), unit=unit)
+                                today=china_today(), unit=unit)
     if as_json:
         typer.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
     else:

@@ -20,7 +20,7 @@ from rich.table import Table
 
 from graph.store import GraphStore
 from queries.provenance import PROVIDER_DISCIPLINE, PROVIDER_LATENESS
-from schema.workdays import china_day
+from schema.workdays import china_day, china_today
 
 WARNINGS_FILE = (
     Path(__file__).resolve().parent.parent / "schema" / "data" / "provider_warnings.yaml"
@@ -117,7 +117,7 @@ def provider_report(store: GraphStore, today: dt.date | None = None) -> list[Pro
         counts = late.get(row["provider"], {})
         row["deadline_records"] = counts.get("deadline_records")
         row["late_records"] = counts.get("late_records")
-        report.append(rate(row, today or dt.date.today()))
+        report.append(rate(row, today or china_today()))
     return report
 
 

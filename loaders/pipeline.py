@@ -25,6 +25,7 @@ import datetime as dt
 import hashlib
 import json
 import marshal
+import os
 import queue
 import tempfile
 import threading
@@ -58,7 +59,7 @@ from schema.errors import EngineUnavailable, KeyTaken
 from schema.models import OFFICE_ROLES, RecordStatus, RoleType
 from schema.policy import Policy
 from schema.record_life import state_tail
-from schema.workdays import china_day, china_time
+from schema.workdays import china_day, china_time, china_today
 
 BATCH_SIZE = 2000
 #: Subject codes of the file kept in memory for the second pass (about 100 bytes each;
@@ -99,6 +100,12 @@ class LoadSummary:
     deadline_records: int = 0
     late_records: int = 0
     rejects_files: list[str] = field(default_factory=list)
+    #: rejects files of an earlier run that stood where this run writes its own: old
+    #: path -> the name they were moved to (``move_stale_rejects``)
+    stale_rejects_moved: dict[str, str] = field(default_factory=dict)
+    #: why rejected rows could not be written (``_GuardedRejects``): they are counted,
+    #: the valid rows loaded, but the rejects file is missing or incomplete
+    rejects_not_written: list[str] = field(default_factory=list)
 
     @property
     def rejected_total(self) -> int:
@@ -126,6 +133,8 @@ class LoadSummary:
             "unreadable": self.unreadable,
             "submissions": self.submissions,
             "rejects_files": self.rejects_files,
+            "stale_rejects_moved": self.stale_rejects_moved,
+            "rejects_not_written": self.rejects_not_written,
         }
 
 
@@ -313,6 +322,8 @@ class _FileLoad:
         self.defer_all = False
         self.record_extra: dict[str, Any] = {}
         self.role_extra: dict[str, Any] = {}
+        #: when a changed subject's previous content was superseded (``SubjectVersion``)
+        self.subject_extra: dict[str, Any] = {"now": self.now}
         #: whether the graph may hold a withdrawn role a role row could revive
         #: (``queries.roles.merge_roles``): read at the start of the run, and set once
         #: the run withdraws one
@@ -450,7 +461,7 @@ class _FileLoad:
                     if len(known) < KNOWN_CODES_MAX:
                         known[item["id"]] = kind
                     query = subjects.MERGE_ENTITIES if kind == "entity" else subjects.MERGE_PERSONS
-                    batcher.add(query, item["row"], {}, item["id"])
+                    batcher.add(query, item["row"], self.subject_extra, item["id"])
                 else:
                     item["line"], item["sheet"], item["raw"] = row.line, row.sheet, row.raw
                     if any(map(is_external, item["refs"])):
@@ -821,6 +832,162 @@ def stopped_load(error: _Stop, what: str, written: int, then: str = "") -> _Stop
     )
 
 
+#: The extensions a rejects file may have, per input format: those under which the file
+#: is read again in that format (``loaders.formats.detect_format``; FtM is read with
+#: ``--format ftm`` whatever the name, and its exports are often ``.json``).
+REJECTS_SUFFIXES: dict[str, tuple[str, ...]] = {
+    "jsonl": (".jsonl", ".ndjson"),
+    "csv": (".csv",),
+    "xlsx": (".xlsx",),
+    "ftm": (".jsonl", ".ndjson", ".json"),
+}
+#: The ending a stale rejects file is given (``move_stale_rejects``): no format's, so
+#: neither a glob of ``*.jsonl`` nor a load naming it can send its rows again by mistake.
+STALE_SUFFIX = ".stale"
+
+
+def rejects_problem(paths: Iterable[Path], rejects_to: Path | None, fmt: str | None) -> str | None:
+    """Why ``--rejects`` cannot take this run's rejected rows, or None; decided before a
+    row is read, because the rejects writers open their file at the first rejected row,
+    and a failure there stopped the run half-way (valid rows unwritten, the ingestion log
+    left ``started``).
+
+    Refused: one of the inputs (it would be overwritten before it is read); a name
+    whose extension is not the input's format (``r.csv`` received JSON lines, which no
+    reader of ``r.csv`` loads again); inputs of several formats, which one file cannot
+    hold each in its own format (the others used to go to names nobody asked for:
+    ``r.rejects.csv``); a directory, or a place whose directory is missing or cannot be
+    written.
+    """
+    if rejects_to is None:
+        return None
+    paths = list(paths)
+    if same_file_key(rejects_to) in {same_file_key(p) for p in paths}:
+        return (
+            f"--rejects {rejects_to} is one of the files to load: writing the rejected rows "
+            "there would destroy the rows not yet read. Nothing was loaded; name another file"
+        )
+    parent = rejects_to.parent
+    if rejects_to.is_dir():
+        problem = "is a directory; name a file in it"
+    elif not parent.exists():
+        problem = f"its directory {parent} does not exist"
+    elif not parent.is_dir():
+        problem = f"{parent} is not a directory"
+    elif not os.access(parent, os.W_OK | os.X_OK):
+        problem = f"its directory {parent} cannot be written"
+    else:
+        problem = None
+    if problem is not None:
+        return f"--rejects {rejects_to}: {problem}; nothing was loaded"
+    formats: dict[str, None] = {}
+    for path in paths:
+        with contextlib.suppress(ValueError):  # reported with the file, as unreadable
+            formats[detect_format(path, fmt)] = None
+    if len(formats) > 1:
+        return (
+            f"--rejects {rejects_to}: the files to load are of several formats "
+            f"({', '.join(formats)}) and rejected rows are written in each input's own "
+            "format, which one file cannot hold. Load each format on its own with its own "
+            "--rejects, or leave --rejects out (each format's rejected rows then go beside its "
+            "first file, named in the summary); nothing was loaded"
+        )
+    if formats:
+        [found] = formats
+        allowed = REJECTS_SUFFIXES[found]
+        if rejects_to.suffix.lower() not in allowed:
+            return (
+                f"--rejects {rejects_to}: rejected rows are written in the input's own format "
+                f"({found}), so that the fixed rows load again; name a file ending in "
+                f"{' or '.join(allowed)}; nothing was loaded"
+            )
+    return None
+
+
+def _stale_candidates(
+    target: Path, fmt: str, paths: list[Path], fmt_given: str | None
+) -> list[Path]:
+    """Where a rejects sink of ``fmt`` writing to ``target`` may write: ``target``, and for
+    CSV one file per further source file of the run (``<target>.<source stem>.csv``,
+    ``loaders.formats.csv_format.Rejects``)."""
+    found = [target]
+    if fmt == "csv":
+        for path in paths:
+            with contextlib.suppress(ValueError):
+                if detect_format(path, fmt_given) == "csv":
+                    found.append(target.with_name(f"{target.stem}.{path.stem}{target.suffix}"))
+    return found
+
+
+def move_stale_rejects(
+    candidates: Iterable[Path], inputs: frozenset[Path], summary: LoadSummary, stamp: str
+) -> None:
+    """Move aside a rejects file an earlier run left where this run writes its own.
+
+    A run that rejected nothing left the previous run's file in place, whose rows could
+    then be fixed and sent again as if they were this run's. Such a file (a regular file,
+    never one of the inputs, never a device such as ``/dev/null``) becomes
+    ``<name>.<UTC time>.stale``: kept for whoever still needs it, named in the summary
+    (``stale_rejects_moved``), and under an ending no format has, so it is not loaded by
+    mistake. Whatever the run writes at that path afterwards is this run's alone.
+    ``stamp``: the run's start (UTC, ``20261120T010000Z``), one for all its files."""
+    for path in dict.fromkeys(candidates):
+        if str(path) in summary.stale_rejects_moved or same_file_key(path) in inputs:
+            continue
+        if not path.is_file():
+            continue
+        n, moved = 1, path.with_name(f"{path.name}.{stamp}{STALE_SUFFIX}")
+        while moved.exists():
+            n += 1
+            moved = path.with_name(f"{path.name}.{stamp}-{n}{STALE_SUFFIX}")
+        try:
+            path.rename(moved)
+        except OSError as e:
+            summary.rejects_not_written.append(
+                f"{path}: a rejects file of an earlier run could not be moved aside "
+                f"({e.strerror or e}); this run's rejected rows may overwrite it"
+            )
+            continue
+        summary.stale_rejects_moved[str(path)] = str(moved)
+
+
+class _GuardedRejects(RejectsSink):
+    """A rejects sink whose failure (a directory standing at a default rejects name, a
+    full disk, a permission) costs the copy of the rejected rows, never the run: before,
+    the ``OSError`` stopped the load at the first rejected row, with valid rows unwritten
+    and the ingestion log left ``started``. The rows are still counted; the summary says
+    what was not written (``rejects_not_written``) and the command says it on stderr."""
+
+    def __init__(self, sink: RejectsSink, summary: LoadSummary) -> None:
+        self._sink, self._summary = sink, summary
+        self._target = getattr(sink, "target", None)
+        self.avoid = sink.avoid
+        self.failed = False
+
+    def _failed(self, e: OSError, when: str) -> None:
+        self.failed = True
+        self._summary.rejects_not_written.append(
+            f"{self._target}: {e.strerror or type(e).__name__} {when}: the rejected rows "
+            "are counted but not all written; load the file again with --rejects naming "
+            "a file that can be written"
+        )
+
+    def write(self, row: SourceRow, reason: str, drop: Iterable[str] = ()) -> None:
+        if self.failed:
+            return
+        try:
+            self._sink.write(row, reason, drop)
+        except OSError as e:
+            self._failed(e, "while writing the rejected rows")
+
+    def close(self) -> list[Path]:
+        try:
+            return self._sink.close()
+        except OSError as e:
+            self._failed(e, "while finishing the rejects file")
+            return []
+
+
 def load_files(
     store: GraphStore,
     paths: Iterable[Path],
@@ -836,7 +1003,10 @@ def load_files(
     limits: InputLimits = DEFAULT_LIMITS,
     workers: int | None = None,
 ) -> LoadSummary:
-    """Load every file; rejected rows go to ``rejects_to`` (or beside the first input).
+    """Load every file; rejected rows go to ``rejects_to`` (or beside the first input of
+    each format). A ``rejects_to`` that cannot take them (``rejects_problem``) is refused
+    before anything is read: the summary says why, exit code 2. A rejects file an earlier
+    run left where this run writes is moved aside first (``move_stale_rejects``).
 
     ``limits``: a file over them is refused whole, a line or field over them rejects its
     row (loaders/limits.py).
@@ -852,13 +1022,12 @@ def load_files(
     summary = LoadSummary()
     paths = list(paths)
     inputs = frozenset(same_file_key(p) for p in paths)
-    if rejects_to is not None and same_file_key(rejects_to) in inputs:
-        summary.unreadable.append(
-            f"--rejects {rejects_to} is one of the files to load: writing the rejected rows "
-            "there would destroy the rows not yet read. Nothing was loaded; name another file"
-        )
+    refused = rejects_problem(paths, rejects_to, fmt)
+    if refused is not None:
+        summary.unreadable.append(refused)
         return summary
     sinks: dict[str, RejectsSink] = {}
+    started = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     try:
         for path in paths:
             try:
@@ -874,11 +1043,13 @@ def load_files(
                 summary.unreadable.append(refused)
                 continue
             if file_fmt not in sinks:
-                target = rejects_to if rejects_to is not None and not sinks else None
-                sinks[file_fmt] = open_rejects(
-                    file_fmt,
-                    target or default_rejects_path(rejects_to or path, file_fmt, inputs),
-                    inputs,
+                # One format only when --rejects is given (``rejects_problem``); without
+                # it, each format's rejects go beside its first readable file.
+                target = rejects_to or default_rejects_path(path, file_fmt, inputs)
+                move_stale_rejects(_stale_candidates(target, file_fmt, paths, fmt), inputs,
+                                   summary, started)
+                sinks[file_fmt] = _GuardedRejects(
+                    open_rejects(file_fmt, target, inputs), summary
                 )
             job = _FileLoad(
                 store,
@@ -887,7 +1058,7 @@ def load_files(
                 provider,
                 channel,
                 policy,
-                today or dt.date.today(),
+                today or china_today(),
                 summary,
                 sinks[file_fmt],
                 progress,

@@ -86,6 +86,48 @@ def normalize_column(column: str) -> str:
     return _COLUMN_NOISE.sub("", unicodedata.normalize("NFKC", column)).casefold()
 
 
+#: A unit or remark in brackets after a column's name: ``月收入（元）``, ``存款(万元)``.
+_BRACKETED = re.compile(r"\([^()]*\)|\[[^\[\]]*\]|【[^【】]*】|〔[^〔〕]*〕|<[^<>]*>")
+#: Words a provider puts around a field's name that do not change what it holds
+#: (``血型信息`` is ``血型``, ``Fingerprint Data`` is ``fingerprint``, ``个人收入`` is
+#: ``收入``). Longer ones first, so ``information`` goes before ``info``.
+_PREFIXES = ("个人",)
+_SUFFIXES = (
+    "信息", "记录", "数据", "资料", "情况", "状况",
+    "information", "records", "record", "details", "info", "data",
+)
+
+
+def spelling_key(column: str) -> str:
+    """What a column name and a prohibited field's spelling are compared by.
+
+    ``normalize_column`` (case, width, spaces, ``_`` and ``-``), then a bracketed unit or
+    remark and every punctuation mark or symbol dropped, and the prefixes and suffixes
+    above, as often as they come (``病历记录信息`` is ``病历``). A prefix or suffix is
+    never the whole name: ``信息`` and ``data`` stay themselves and match nothing.
+    """
+    text = unicodedata.normalize("NFKC", column).casefold()
+    unbracketed = _BRACKETED.sub("", text)
+    if _letters(unbracketed):
+        text = unbracketed
+    key = _letters(text)
+    changed = True
+    while changed:
+        changed = False
+        for prefix in _PREFIXES:
+            if key.startswith(prefix) and len(key) > len(prefix):
+                key, changed = key[len(prefix):], True
+        for suffix in _SUFFIXES:
+            if key.endswith(suffix) and len(key) > len(suffix):
+                key, changed = key[: -len(suffix)], True
+    return key
+
+
+def _letters(text: str) -> str:
+    """``text`` without spaces, punctuation, symbols and control characters."""
+    return "".join(c for c in text if unicodedata.category(c)[0] not in "PZSC")
+
+
 def add_years(start: dt.date, years: int) -> dt.date:
     """Last day of a period of ``years`` years counted from ``start``.
 
@@ -331,7 +373,7 @@ class Policy(_Rule):
             if any(p.key == pf.key for p in self.prohibited_fields[:i]):
                 raise RuleValueError(("prohibited_fields", i, "key"), "duplicate key")
             for spelling in pf.spellings:
-                norm = normalize_column(spelling)
+                norm = spelling_key(spelling)
                 if not norm:
                     raise RuleValueError(("prohibited_fields", i, "aliases"), "empty alias")
                 other = columns.get(norm)
@@ -380,10 +422,12 @@ class Policy(_Rule):
     def prohibited_field(self, column: str) -> ProhibitedField | None:
         """The prohibited field a provider's column name stands for, if any.
 
-        Exact match on the normalised spelling only: a substring match would reject
-        innocent columns such as ``tax_arrears`` or ``social_insurance``.
+        The column and every spelling of the profile are compared by ``spelling_key``
+        (``血型信息``, ``ABO血型``, ``Blood-Type_Info`` and ``血型（ABO）`` are blood type),
+        and must then be equal: a substring match would reject innocent columns such as
+        ``tax_arrears``, ``social_insurance`` or ``registered_capital``.
         """
-        return self._columns.get(normalize_column(column))
+        return self._columns.get(spelling_key(column))
 
 
 def _load(path: Path, expected_name: str | None) -> Policy:

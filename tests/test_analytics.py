@@ -278,7 +278,7 @@ def test_the_analyze_command(
         runner = CliRunner()
         day = ["--as-of", ON.isoformat()]
 
-        out = runner.invoke(app, ["analyze", "communities", *day, "--json"])
+        out = runner.invoke(app, ["analyze", "communities", *day, "--json", "--show-id-numbers"])
         assert out.exit_code == 0, out.output
         communities = json.loads(out.output)["communities"]
         assert {frozenset(c["members"]) for c in communities} == {
@@ -289,7 +289,7 @@ def test_the_analyze_command(
         assert out.exit_code == 0, out.output
         assert {s["code"] for s in json.loads(out.output)["scores"]} == set(A[:2])
 
-        out = runner.invoke(app, ["analyze", "key-persons", *day, "--json"])
+        out = runner.invoke(app, ["analyze", "key-persons", *day, "--json", "--show-id-numbers"])
         assert out.exit_code == 0, out.output
         persons = json.loads(out.output)["persons"]
         assert [p["code"] for p in persons[:2]] == sorted([P1, P2])
@@ -320,7 +320,7 @@ def test_the_analyze_command_on_the_last_day_a_date_can_name(
         assert out.exit_code == 0, out.output
         scores = json.loads(out.output)
         assert scores["asOf"] == FOREVER and scores["scores"][0]["code"] == B[0]
-        out = runner.invoke(app, ["analyze", "communities", *day, "--json"])
+        out = runner.invoke(app, ["analyze", "communities", *day, "--json", "--show-id-numbers"])
         assert out.exit_code == 0, out.output
         assert [set(c["members"]) for c in json.loads(out.output)["communities"]] == [
             {B[0], Q1, Q2}

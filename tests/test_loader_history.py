@@ -17,6 +17,7 @@ from queries.provenance import MERGE_SUBMISSION
 from queries.records import RECORD_HISTORY
 from schema.catalogue import load_catalogue
 from schema.policy import load_policy
+from schema.workdays import china_today
 from tests.builders import entity, person, person_code, record, role, uscc_code
 from tests.snapshot import graph_snapshot
 
@@ -134,14 +135,14 @@ def test_provider_report_lights(store: GraphStore, write_jsonl: Write, tmp_path:
     _load(
         store, write_jsonl(sloppy_rows), provider="sloppy-bureau", rejects_to=tmp_path / "r.jsonl"
     )
-    report = {s.provider: s for s in provider_report(store, today=dt.date.today())}
+    report = {s.provider: s for s in provider_report(store, today=china_today())}
     assert report["tidy-bureau"].light == "green" and report["tidy-bureau"].rows_read == 60
     sloppy = report["sloppy-bureau"]
     assert sloppy.light == "red" and sloppy.rows_rejected == 5
     assert any("rejects" in r for r in sloppy.reasons)
     # Long silence turns a tidy provider yellow, then red.
     later = {
-        s.provider: s for s in provider_report(store, today=dt.date.today() + dt.timedelta(days=40))
+        s.provider: s for s in provider_report(store, today=china_today() + dt.timedelta(days=40))
     }
     assert later["tidy-bureau"].light == "yellow"
 

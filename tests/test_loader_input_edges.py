@@ -16,6 +16,7 @@ import pytest
 from graph.store import GraphStore
 from loaders.pipeline import LoadSummary, load_files
 from schema.policy import load_policy
+from schema.workdays import china_today
 from tests.builders import entity, person, person_code, record, uscc_code
 
 NANTONG = load_policy("nantong")
@@ -390,7 +391,7 @@ def test_a_decision_dated_after_the_file_arrived_is_refused(
     store: GraphStore, write_jsonl: Any
 ) -> None:
     """2202 for 2022: it would ground measures from 2202 on, and analyses ran to it."""
-    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()  # time zones
+    tomorrow = (china_today() + dt.timedelta(days=1)).isoformat()  # time zones
     rows = [entity(CO), record("R1", CO, "2202-06-01"), record("R2", CO, tomorrow)]
     summary = _load(store, [write_jsonl(rows)])
     assert summary.rejected == {"bad_date": 1} and summary.loaded == 2, summary.as_dict()

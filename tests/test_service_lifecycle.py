@@ -135,6 +135,18 @@ def test_check_command_prints_the_contract_json(data_dir: Path) -> None:
     assert json.loads(only.stdout)["restricted"] is False
     bad = cli(data_dir, "check", "not-a-code")
     assert bad.returncode == 2 and "INVALID_CODE" in bad.stderr and "Traceback" not in bad.stderr
+    # A person met on the way is masked (the output lands in tickets and logs), unless
+    # asked for; the code checked is printed as typed.
+    company = cli(data_dir, "check", "91320612MA1X2RFQ1L", "--as-of", "2026-11-21")
+    (conflict,) = json.loads(company.stdout)["conflicts"]
+    assert conflict["personCode"] == "320***********0358"
+    assert "320602196805120358" not in company.stdout
+    shown = cli(data_dir, "check", "91320612MA1X2RFQ1L", "--as-of", "2026-11-21",
+                "--show-id-numbers")
+    assert json.loads(shown.stdout)["conflicts"][0]["personCode"] == "320602196805120358"
+    # A day is YYYY-MM-DD: a week date is refused, not read as 2025-12-29.
+    week = cli(data_dir, "check", "91320612MA1X2RFQ1L", "--as-of", "2026-W01-1")
+    assert week.returncode == 2 and "--as-of" in week.stderr
 
 
 def test_unreachable_engine_stops_serve_with_one_line(tmp_path: Path) -> None:

@@ -68,7 +68,8 @@ Decisions:
   stored nor written to the rejects file. A format knows no policy: each row lists its
   property names in ``SourceRow.screened`` and the pipeline decides. FtM has no ``race``
   property; its ``ethnicity`` is where racial origin would be given, so it counts as
-  ``race`` (prohibited by Zhengzhou Art. 9(1) only). ``religion`` and ``ethnicity``
+  ``race`` (prohibited by Zhengzhou Art. 9(1) only), by the policy's own list of
+  spellings, the same for JSONL and CSV columns. ``religion`` and ``ethnicity``
   (``SENSITIVE_PROPERTIES``) are removed from ``raw`` whatever the policy, so no rejects
   file keeps them; under a policy that does not prohibit one the row loads without it
   (the model has no such field).
@@ -98,11 +99,10 @@ from schema.codes import EXTERNAL_PREFIX, validate_external, validate_person_id,
 from schema.errors import InvalidCode
 
 #: FtM properties holding data the regulations forbid collecting; never carried along,
-#: not even into a rejects file.
+#: not even into a rejects file. Which policy prohibits which property name is the
+#: policies' own data, for every format alike (``schema/data/policies``: FtM has no
+#: ``race``, and racial origin would be given as ``ethnicity``, an alias of ``race``).
 SENSITIVE_PROPERTIES = frozenset({"religion", "ethnicity"})
-#: FtM property -> the field of a policy it also stands for (``schema/data/policies``):
-#: FtM has no ``race``, and racial origin would be given as ``ethnicity``.
-_POLICY_FIELDS = {"ethnicity": "race"}
 #: FtM ids with a real code kept from the first pass (about 200 bytes each). Past this
 #: many, a reference names ``ftm:<id>`` and the pipeline finds the subject through the
 #: graph by its FtM id, a read per chunk: an export of any size loads in bounded memory.
@@ -220,13 +220,7 @@ def _screened(obj: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     props = obj.get("properties")
     if not isinstance(props, dict):
         return ()
-    out = []
-    for name in props:
-        if isinstance(name, str):
-            out.append((f"properties.{name}", name))
-            if name in _POLICY_FIELDS:
-                out.append((f"properties.{name}", _POLICY_FIELDS[name]))
-    return tuple(out)
+    return tuple((f"properties.{name}", name) for name in props if isinstance(name, str))
 
 
 def _subject_id(proxy: EntityProxy) -> str | None:
