@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import strawberry
-from starlette.concurrency import run_in_threadpool
 from strawberry.types import Info
 
 from api import objections as obj
@@ -27,6 +26,7 @@ from api.record_procedures import (
     is_its_provider,
     load_record,
 )
+from api.request_work import in_thread
 from graph.record_versions import with_content_on
 from graph.store import GraphStore
 from queries import life
@@ -272,7 +272,7 @@ async def record_objections(info: Info[Any, Any], props: Mapping[str, Any]) -> l
     uid = str(props["uid"])
     if not _may_see_details(ctx, props):
         return []
-    views = await run_in_threadpool(obj.objections_of, ctx.state.store, ctx.state.policy, uid)
+    views = await in_thread(obj.objections_of, ctx.state.store, ctx.state.policy, uid)
     return [ObjectionType.of(v, ctx) for v in views]
 
 
@@ -280,7 +280,7 @@ async def record_repairs(info: Info[Any, Any], props: Mapping[str, Any]) -> list
     ctx = ctx_of(info)
     if not _may_see_details(ctx, props):
         return []
-    views = await run_in_threadpool(rep.repairs_of, ctx.state.store, str(props["uid"]),
+    views = await in_thread(rep.repairs_of, ctx.state.store, str(props["uid"]),
                                     ctx.today)
     return [RepairType.of(v, ctx.caller) for v in views]
 
@@ -318,7 +318,7 @@ async def record_history(info: Info[Any, Any], props: Mapping[str, Any]) -> Reco
     ctx = ctx_of(info)
     if not _may_see_details(ctx, props):
         raise Forbidden("a record's history is for its subject, its provider and operators")
-    return await run_in_threadpool(_history, ctx.state.store, str(props["uid"]), ctx.caller)
+    return await in_thread(_history, ctx.state.store, str(props["uid"]), ctx.caller)
 
 
 # --------------------------------------------------------------------------- roots
@@ -341,10 +341,10 @@ class LifeQuery:
         self, info: Info[Any, Any], record_id: str, as_of: dt.date | None = None
     ) -> CreditRecord:
         ctx = ctx_of(info)
-        rec = await run_in_threadpool(load_record, ctx.state.store, record_id)
+        rec = await in_thread(load_record, ctx.state.store, record_id)
         day = as_of or ctx.today
         if as_of is not None:
-            rows = await run_in_threadpool(
+            rows = await in_thread(
                 with_content_on, ctx.state.store, [{"record": dict(rec.props)}], day
             )
             props = rows[0]["record"]
@@ -363,12 +363,13 @@ class LifeQuery:
                       "operators).")
     async def objection(self, info: Info[Any, Any], id: str) -> ObjectionType:
         ctx = ctx_of(info)
-        view = await run_in_threadpool(_objection_for, ctx, id)
+        view = await in_thread(_objection_for, ctx, id)
         ctx.count(1)
         return ObjectionType.of(view, ctx)
 
-    @strawberry.field(description="Pending objections with a step past its due date on asOf "
-                      "(today by default). Operators only.")
+    @strawberry.field(description="Objections pending on asOf (today by default) with a step "
+                      "past its due date on that day, as it stood then, even if done or "
+                      "resolved since. Operators only.")
     async def overdue_objections(
         self, info: Info[Any, Any], as_of: dt.date | None = None
     ) -> list[ObjectionType]:
@@ -376,7 +377,7 @@ class LifeQuery:
         if ctx.caller.role is not CallerRole.OPERATOR:
             raise Forbidden("overdue objections are for operators of the platform")
         day = as_of or ctx.today
-        found = await run_in_threadpool(
+        found = await in_thread(
             obj.overdue_objections, ctx.state.store, ctx.state.policy, day
         )
         ctx.touch(*(str(v.props.get("subject")) for v, _ in found))
@@ -405,7 +406,7 @@ class LifeMutation:
         self, info: Info[Any, Any], record_id: str, reason: str, on: dt.date | None = None
     ) -> ObjectionType:
         ctx = ctx_of(info)
-        v = await run_in_threadpool(lambda: obj.file_objection(
+        v = await in_thread(lambda: obj.file_objection(
             ctx.state.store, ctx.rules, _actor(ctx), record_uid=record_id, reason=reason, on=on))
         _done(ctx, v.props.get("subject"))
         return ObjectionType.of(v, ctx)
@@ -417,7 +418,7 @@ class LifeMutation:
         on: dt.date | None = None,
     ) -> ObjectionType:
         ctx = ctx_of(info)
-        v = await run_in_threadpool(lambda: obj.forward_objection(
+        v = await in_thread(lambda: obj.forward_objection(
             ctx.state.store, ctx.rules, _actor(ctx), objection_id=objection_id,
             complex_case=complex, on=on))
         _done(ctx, v.props.get("subject"))
@@ -430,7 +431,7 @@ class LifeMutation:
         note: str | None = None, on: dt.date | None = None,
     ) -> ObjectionType:
         ctx = ctx_of(info)
-        v = await run_in_threadpool(lambda: obj.reply_to_objection(
+        v = await in_thread(lambda: obj.reply_to_objection(
             ctx.state.store, ctx.rules, _actor(ctx), objection_id=objection_id,
             verdict=verdict, note=note, on=on))
         _done(ctx, v.props.get("subject"))
@@ -443,7 +444,7 @@ class LifeMutation:
         still_disputed: bool = False, on: dt.date | None = None,
     ) -> ObjectionType:
         ctx = ctx_of(info)
-        v = await run_in_threadpool(lambda: obj.resolve_objection(
+        v = await in_thread(lambda: obj.resolve_objection(
             ctx.state.store, ctx.rules, _actor(ctx), objection_id=objection_id,
             outcome=outcome, note=note,
             correction=correction.to_domain() if correction else None,
@@ -457,7 +458,7 @@ class LifeMutation:
         self, info: Info[Any, Any], record_id: str, reason: str, notice_on: dt.date | None = None
     ) -> ProcedureResult:
         ctx = ctx_of(info)
-        r = await run_in_threadpool(lambda: rep.revoke_record(
+        r = await in_thread(lambda: rep.revoke_record(
             ctx.state.store, ctx.rules, _actor(ctx), record_uid=record_id, reason=reason,
             notice_on=notice_on))
         _done(ctx, r.subject)
@@ -473,7 +474,7 @@ class LifeMutation:
         on: dt.date | None = None,
     ) -> RepairType:
         ctx = ctx_of(info)
-        v = await run_in_threadpool(lambda: rep.request_repair(
+        v = await in_thread(lambda: rep.request_repair(
             ctx.state.store, ctx.rules, _actor(ctx), record_uid=record_id, reason=reason,
             corrected_on=corrected_on, commitment=commitment, on=on))
         _done(ctx, v.props.get("subject"))
@@ -487,7 +488,7 @@ class LifeMutation:
         certificate_no: str | None = None, on: dt.date | None = None,
     ) -> RepairType:
         ctx = ctx_of(info)
-        v = await run_in_threadpool(lambda: rep.decide_repair(
+        v = await in_thread(lambda: rep.decide_repair(
             ctx.state.store, ctx.rules, _actor(ctx), repair_id=repair_id, approve=approve,
             note=note, certificate_no=certificate_no, on=on))
         _done(ctx, v.props.get("subject"))
@@ -499,7 +500,7 @@ class LifeMutation:
         self, info: Info[Any, Any], repair_id: str, reason: str, on: dt.date | None = None
     ) -> RepairType:
         ctx = ctx_of(info)
-        v = await run_in_threadpool(lambda: rep.cancel_repair(
+        v = await in_thread(lambda: rep.cancel_repair(
             ctx.state.store, ctx.rules, _actor(ctx), repair_id=repair_id, reason=reason, on=on))
         _done(ctx, v.props.get("subject"))
         return RepairType.of(v, ctx.caller)
@@ -510,7 +511,7 @@ class LifeMutation:
         self, info: Info[Any, Any], record_id: str, on: dt.date | None = None
     ) -> ProcedureResult:
         ctx = ctx_of(info)
-        r = await run_in_threadpool(lambda: rep.delete_positive_record(
+        r = await in_thread(lambda: rep.delete_positive_record(
             ctx.state.store, ctx.rules, _actor(ctx), record_uid=record_id, on=on))
         _done(ctx, r.subject)
         return ProcedureResult(record_id=r.record_uid, event_id=r.event_id,

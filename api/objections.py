@@ -32,13 +32,21 @@ from api.record_procedures import (
     step_day,
 )
 from graph.store import GraphStore
+from loaders.errors import RowRejected
+from loaders.rows import parse_row
 from queries import life
 from schema.access import AccessRules
 from schema.errors import CreditGraphError, Forbidden, InvalidInput, NotFound
-from schema.models import Disclosure, ListKind, Severity
+from schema.models import Disclosure, ListKind, Record, Severity
 from schema.objection_steps import Step, objection_steps, provider_working_days
 from schema.policy import Policy
-from schema.record_life import ObjectionWindow, deadline, objection_windows, windows_json
+from schema.record_life import (
+    ObjectionWindow,
+    deadline,
+    needs_history,
+    objection_windows,
+    windows_json,
+)
 from schema.record_view import as_date
 
 PENDING, RESOLVED = "pending", "resolved"
@@ -128,21 +136,31 @@ def _get(store: GraphStore, objection_id: str) -> tuple[dict[str, Any], str]:
     return dict(rows[0]["objection"]), str(rows[0]["record"])
 
 
+def _windows_with(rec: StoredRecord, window: ObjectionWindow) -> str:
+    """The record's objection summary with one objection's dated steps replaced (or
+    added)."""
+    windows = [w for w in objection_windows(rec.props) if w.id != window.id] + [window]
+    windows.sort(key=lambda w: (w.filed_on, w.id))
+    return windows_json(windows)
+
+
+def _changed_meanwhile(rec: StoredRecord) -> ConcurrentChange:
+    return ConcurrentChange(
+        f"record {rec.uid!r} changed while this step was recorded; send it again"
+    )
+
+
 def _write_window(
     store: GraphStore, rec: StoredRecord, window: ObjectionWindow
 ) -> None:
     """Replace (or add) one objection's dated steps on the record, if nobody else
     changed the record's objections since it was read."""
-    windows = [w for w in objection_windows(rec.props) if w.id != window.id] + [window]
-    windows.sort(key=lambda w: (w.filed_on, w.id))
     done = store.write_one(
         life.WRITE_OBJECTION_WINDOWS,
-        {"uid": rec.uid, "rev": rec.rev, "windows": windows_json(windows)},
+        {"uid": rec.uid, "rev": rec.rev, "windows": _windows_with(rec, window)},
     )
     if not done:
-        raise ConcurrentChange(
-            f"record {rec.uid!r} changed while this step was recorded; send it again"
-        )
+        raise _changed_meanwhile(rec)
 
 
 def _window_of(rec: StoredRecord, objection_id: str) -> ObjectionWindow:
@@ -182,8 +200,15 @@ def file_objection(
         "filed_by": actor.name, "filed_by_role": actor.role, "status": PENDING,
         "policy": rules.policy.name,
     }
-    store.write_one(life.CREATE_OBJECTION, {"uid": rec.uid, "id": oid, "props": props})
-    _write_window(store, rec, ObjectionWindow(id=oid, filed_on=day))
+    # The objection and the record's summary listing it are one revision-checked
+    # statement: a filing that loses a race (another filing, any step on the record)
+    # leaves nothing behind, not an objection its record does not know of.
+    created = store.write_one(life.FILE_OBJECTION, {
+        "uid": rec.uid, "rev": rec.rev, "id": oid, "props": props,
+        "windows": _windows_with(rec, ObjectionWindow(id=oid, filed_on=day)),
+    })
+    if not created:
+        raise _changed_meanwhile(rec)
     steps = objection_steps(props, rules.policy)
     note_event(store, rec, actor, kind="objection_filed", on=day, reason=reason, ref=oid,
                due=steps[0].due)
@@ -251,6 +276,61 @@ def reply_to_objection(
     return _view(props, uid, rules.policy)
 
 
+def _input_name(field: str) -> str:
+    """A record field as ``RecordCorrectionInput`` names it (``valid_until``:
+    ``validUntil``)."""
+    head, *rest = field.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _loader_refusal(fields: Mapping[str, Any], policy: Policy, today: dt.date) -> str | None:
+    """Why the loader would refuse a record row with these fields, or None: the very
+    validation a loaded record passes (``loaders.rows.parse_row``, ``schema.models.Record``)."""
+    row = {"type": "record", **{k: v for k, v in fields.items() if v is not None}}
+    try:
+        parse_row(row, 0, policy, today)
+    except RowRejected as e:
+        # The caller names the corrected field: drop the loader's own ("row" for a rule
+        # on the row as a whole).
+        head, sep, rest = e.reason.partition(": ")
+        return rest if sep and (head == "row" or head in Record.model_fields) else e.reason
+    return None
+
+
+def _check_correction(
+    rec: StoredRecord, correction: Correction, day: dt.date, today: dt.date, policy: Policy
+) -> None:
+    """Refuse a correction that would make a record the loader refuses, or that is dated
+    before the record's current content took effect.
+
+    Dated earlier, the new version would carry content that arrived later (a provider's
+    reload) into days it did not hold: ``content_on`` shows the current node from its
+    ``content_since`` on, and the version in force that day cannot be corrected apart
+    without rewriting the versions stored since. The loader never dates new content
+    before the content it supersedes either. A record's first content stands for every
+    earlier day, so a correction of it may be dated back to the objection's steps.
+    """
+    if needs_history(rec.props, day):
+        since = str(rec.props["content_since"])
+        raise InvalidInput(
+            f"on: {day.isoformat()} is before {since}, when the record's current content "
+            f"(version {rec.props.get('version')}) took effect; dated earlier, the correction "
+            f"would show that content on days it did not hold: date it {since} or later"
+        )
+    changes = correction.changes()
+    current = {k: rec.props.get(k) for k in Record.model_fields if k != "action"}
+    problem = _loader_refusal({**current, **changes}, policy, today)
+    if problem is None:
+        return
+    # Name the corrected fields that break a rule on their own, else all of them (two
+    # dates each right alone, wrong together).
+    alone = [k for k in changes
+             if _loader_refusal({**current, k: changes[k]}, policy, today) is not None]
+    named = ", ".join(sorted(f"correction.{_input_name(k)}" for k in alone or changes))
+    raise InvalidInput(f"{named}: {problem}; the record as corrected would be refused by "
+                       "the loader (docs/loading.md), so nothing was changed")
+
+
 def resolve_objection(
     store: GraphStore, rules: AccessRules, actor: Actor, *, objection_id: str,
     outcome: Outcome, note: str | None, correction: Correction | None = None,
@@ -278,6 +358,9 @@ def resolve_objection(
         raise InvalidInput(f"stillDisputed: the {policy.name} policy keeps no mark after an "
                            "objection is resolved")
     rec = load_record(store, uid)
+    if outcome is Outcome.CORRECTED:
+        assert correction is not None
+        _check_correction(rec, correction, day, actor.today, policy)
     window = replace(_window_of(rec, objection_id), resolved_on=day, outcome=outcome.value,
                      disputed=still_disputed)
     _write_window(store, rec, window)
@@ -307,8 +390,10 @@ def resolve_objection(
               "resolved_by": actor.name}
     props.update(update)
     store.write_one(life.UPDATE_OBJECTION, {"id": objection_id, "props": update})
+    # The effect may already say the outcome ("corrected: title", "deleted").
+    said = effect == outcome.value or effect.startswith(f"{outcome.value}:")
     note_event(store, rec, actor, kind="objection_resolved", on=day,
-               reason=f"{outcome.value}: {effect}", ref=objection_id)
+               reason=effect if said else f"{outcome.value}: {effect}", ref=objection_id)
     return _view(props, uid, policy)
 
 
@@ -325,9 +410,12 @@ def get_objection(store: GraphStore, policy: Policy, objection_id: str) -> Objec
 def overdue_objections(
     store: GraphStore, policy: Policy, on: dt.date
 ) -> list[tuple[ObjectionView, list[Step]]]:
-    """Pending objections with a step past its due date on ``on``, oldest first."""
+    """Objections pending on ``on`` with a step past its due date and not done by
+    then, oldest first. A past day is answered as it stood: an objection resolved since,
+    or a step done late since, is still listed for the days it was overdue."""
     out = []
-    for row in store.read(life.PENDING_OBJECTIONS, {"pending": PENDING}):
+    params = {"pending": PENDING, "as_of": on.isoformat()}
+    for row in store.read(life.OBJECTIONS_PENDING_ON, params):
         view = _view(row["objection"], str(row["objection"]["record"]), policy)
         late = view.overdue_on(on)
         if late:

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from api.objections import ConcurrentChange
 from api.record_procedures import (
     Actor,
     StoredRecord,
@@ -25,7 +26,6 @@ from api.record_procedures import (
     is_its_provider,
     load_record,
     new_id,
-    note_event,
     now_iso,
     operator_or_own_subject,
     operator_or_provider,
@@ -39,7 +39,7 @@ from queries import life
 from schema.access import AccessRules
 from schema.errors import CreditGraphError, Forbidden, InvalidInput, NotFound
 from schema.policy import Policy, add_years
-from schema.record_life import Standing, deadline, status_on, status_without
+from schema.record_life import Standing, deadline, state_entry, status_on, status_without
 from schema.record_view import as_date
 
 REQUESTED, IN_PUBLICITY, APPROVED = "requested", "in_publicity", "approved"
@@ -103,11 +103,14 @@ class RepairView:
 
 def _unmet_conditions(
     store: GraphStore, policy: Policy, rec: StoredRecord, day: dt.date,
-    corrected_on: dt.date | None, commitment: bool,
+    corrected_on: dt.date | None, commitment: bool, standing_on: dt.date,
 ) -> list[str]:
+    """What keeps the record from being repaired on ``day``; whether it is still in use
+    is judged on ``standing_on`` (``standing_day``: a backdated request must not reach
+    the record as it stood before a revocation or deletion recorded since)."""
     rule = policy.repair
     unmet = []
-    state = rec.state(policy, day)
+    state = rec.state(policy, standing_on)
     if str(rec.props.get("category")) != "negative":
         unmet.append("only dishonesty (negative) information can be repaired")
     if state.standing is not Standing.IN_FORCE:
@@ -160,12 +163,10 @@ def request_repair(
             f"the {policy.name} policy has no credit repair ({policy.repair.article}: "
             f"{policy.repair.note or 'not provided'})"
         )
-    day = step_day(on, actor, not_before=None, what="")
-    open_ = [r for r in _repairs(store, rec.uid) if r["status"] == REQUESTED or (
-        r["status"] == IN_PUBLICITY and (as_date(r.get("effective_on")) or day) > day)]
-    if open_:
-        raise InvalidInput(f"recordId: repair {open_[0]['id']} of this record is still open")
-    unmet = _unmet_conditions(store, policy, rec, day, corrected_on, commitment)
+    day = step_day(on, actor, not_before=rec.decided_on, what="the record's decision")
+    _refuse_if_open(store, rec.uid, actor.today)
+    unmet = _unmet_conditions(store, policy, rec, day, corrected_on, commitment,
+                              standing_day(rec, day, actor.today))
     if unmet:
         raise ProcedureNotAvailable("repair conditions not met: " + "; ".join(unmet))
     rid = new_id("rep")
@@ -176,9 +177,61 @@ def request_repair(
         if corrected_on else None, "commitment": commitment, "status": REQUESTED,
         "policy": policy.name,
     }
-    store.write_one(life.CREATE_REPAIR, {"uid": rec.uid, "id": rid, "props": props})
-    note_event(store, rec, actor, kind="repair_requested", on=day, reason=reason, ref=rid)
+    # One open repair per record: the request applies only if the record is as read
+    # (no other request, nor any other step, recorded since the open ones were listed).
+    if not _guarded(store, life.OPEN_REPAIR, rec, actor, rid, props, kind="repair_requested",
+                    on=day, reason=reason):
+        _refuse_if_open(store, rec.uid, actor.today)
+        raise _conflict(rec)
     return RepairView(props, rec.uid)
+
+
+def _refuse_if_open(store: GraphStore, uid: str, today: dt.date) -> None:
+    """A request, or an approval still in its publicity today, keeps the record's repair
+    open: one at a time, so a stop undoes the only repair there is (Nantong Art. 35)."""
+    open_ = [r for r in _repairs(store, uid) if r["status"] == REQUESTED or (
+        r["status"] == IN_PUBLICITY and (as_date(r.get("effective_on")) or today) > today)]
+    if open_:
+        raise InvalidInput(f"recordId: repair {open_[0]['id']} of this record is still open")
+
+
+def _guarded(
+    store: GraphStore, query: str, rec: StoredRecord, actor: Actor, repair_id: str,
+    props: Mapping[str, Any], *, kind: str, on: dt.date, reason: str | None,
+    repair_status: str | None = None, status: str | None = None, event_id: str | None = None,
+    due: dt.date | None = None,
+) -> bool:
+    """Write one repair step with its event (and status entry) if the record and the
+    repair are still as read (``life.OPEN_REPAIR``, ``REPAIR_STEP``,
+    ``REPAIR_STATUS_STEP``); False when another step got there first."""
+    event_id = event_id or new_id("ev")
+    params: dict[str, Any] = {
+        "uid": rec.uid, "rev": rec.rev, "states": len(rec.props.get("states") or []),
+        "id": repair_id, "props": dict(props), "event_id": event_id, "kind": kind,
+        "actor": actor.name, "actor_role": actor.role, "at": now_iso(), "on": on.isoformat(),
+        "reason": reason, "due": due.isoformat() if due else None,
+    }
+    if repair_status is not None:
+        params["repair_status"] = repair_status
+    if status is not None:
+        params.update(status=status, entry=state_entry(on, status, event_id))
+    return bool(store.write_one(query, params))
+
+
+def _conflict(rec: StoredRecord) -> ConcurrentChange:
+    return ConcurrentChange(
+        f"record {rec.uid!r} changed while this step was recorded; send it again"
+    )
+
+
+def _lost_to_another_step(store: GraphStore, repair_id: str, rec: StoredRecord,
+                          expected: str) -> CreditGraphError:
+    """What the loser of a race on a repair is told: the refusal it would get now if
+    another step already moved the repair on, else CONFLICT (safe to send again)."""
+    now, _ = _get_repair(store, repair_id)
+    if now["status"] != expected:
+        return InvalidInput(f"repairId: already {now['status']}")
+    return _conflict(rec)
 
 
 def decide_repair(
@@ -213,9 +266,12 @@ def decide_repair(
                 f"repair conditions not met: the record is {standing.value} "
                 f"({rule.article})"
             )
+    # One decision per repair: it applies only if the repair is still requested and the
+    # record as read (a revocation racing an approval must not end up "repaired").
     if not approve:
         update["status"] = REJECTED
-        note_event(store, rec, actor, kind="repair_rejected", on=day, reason=note, ref=repair_id)
+        done = _guarded(store, life.REPAIR_STEP, rec, actor, repair_id, update,
+                        kind="repair_rejected", on=day, reason=note, repair_status=REQUESTED)
     else:
         if rule.effect == "removed_from_query":  # Huancui: the provider's certificate
             if not (certificate_no or "").strip():
@@ -233,13 +289,15 @@ def decide_repair(
                       status=IN_PUBLICITY if effective > day else APPROVED)
         platform_due = (deadline(day, rule.platform_working_days).due
                         if rule.platform_working_days is not None else None)
-        update["state_event"] = change_status(
-            store, rec, actor, status="repaired", kind="repaired", on=effective,
-            reason=note or f"credit repair approved ({rule.article})", ref=repair_id,
-            due=platform_due,
-        )
+        update["state_event"] = new_id("ev")
+        done = _guarded(store, life.REPAIR_STATUS_STEP, rec, actor, repair_id, update,
+                        kind="repaired", on=effective,
+                        reason=note or f"credit repair approved ({rule.article})",
+                        repair_status=REQUESTED, status="repaired",
+                        event_id=update["state_event"], due=platform_due)
+    if not done:
+        raise _lost_to_another_step(store, repair_id, rec, REQUESTED)
     props.update(update)
-    store.write_one(life.UPDATE_REPAIR, {"id": repair_id, "props": update})
     return RepairView(props, uid)
 
 
@@ -258,18 +316,28 @@ def cancel_repair(
     effective = as_date(props.get("effective_on"))
     decided = as_date(props.get("decided_on"))
     day = step_day(on, actor, not_before=decided, what="the decision")
-    if props["status"] != IN_PUBLICITY or effective is None or day >= effective:
-        raise InvalidInput("repairId: only a repair still in its publicity can be stopped")
+    # Still in its publicity *today*: a backdated stop must not reach a repair already in
+    # effect and rewrite what checks have answered since (as ``standing_day`` keeps
+    # other backdated steps from reaching a change already in effect).
+    if props["status"] != IN_PUBLICITY or effective is None or actor.today >= effective:
+        took = (f"; it took effect on {effective.isoformat()}"
+                if props["status"] == IN_PUBLICITY and effective is not None else "")
+        raise InvalidInput(
+            f"repairId: only a repair still in its publicity today can be stopped{took}"
+        )
     rec = load_record(store, uid)
     # Undo only the repair: what other procedures recorded since (a revocation during the
     # publicity) still stands from the day the repair would have taken effect.
     restored = status_without(rec.props, effective, _repair_state_event(rec, props, effective))
-    change_status(store, rec, actor, status=restored, kind="repair_cancelled", on=effective,
-                  reason=reason, ref=repair_id)
     update = {"status": CANCELLED, "cancelled_on": day.isoformat(), "cancel_reason": reason,
               "cancelled_by": actor.name}
+    # One stop per repair, computed from the record as read: it applies only if the
+    # repair is still in its publicity and the record unchanged since.
+    if not _guarded(store, life.REPAIR_STATUS_STEP, rec, actor, repair_id, update,
+                    kind="repair_cancelled", on=effective, reason=reason,
+                    repair_status=IN_PUBLICITY, status=restored):
+        raise _lost_to_another_step(store, repair_id, rec, IN_PUBLICITY)
     props.update(update)
-    store.write_one(life.UPDATE_REPAIR, {"id": repair_id, "props": update})
     return RepairView(props, uid)
 
 
@@ -346,8 +414,10 @@ def delete_positive_record(
             f"only {', '.join(rule.kinds)} can be deleted on request ({rule.article}); "
             f"this record is {kind!r}"
         )
-    day = step_day(on, actor, not_before=None, what="")
-    state = rec.state(policy, day)
+    day = step_day(on, actor, not_before=rec.decided_on, what="the record's decision")
+    # Judged as it stands on the later of that day and its latest recorded change, as a
+    # revocation is: a backdated deletion must not slip under a revocation recorded since.
+    state = rec.state(policy, standing_day(rec, day, actor.today))
     if state.standing.value in ("deleted", "withdrawn", "revoked"):
         raise InvalidInput(f"recordId: the record is already {state.standing.value}")
     due = deadline(day, rule.working_days) if rule.working_days is not None else None

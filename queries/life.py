@@ -41,8 +41,14 @@ SET r.objections = $windows, r.life_rev = $rev + 1
 RETURN r.uid AS uid
 """
 
-CREATE_OBJECTION = """
+# A new objection and the record's objection summary that lists it, in one statement (a
+# statement is atomic on both engines, a unit of several is not on FalkorDB), only if
+# nobody changed the record's objections since they were read: a filing that loses a
+# race leaves no objection behind that its record does not list.
+FILE_OBJECTION = """
 MATCH (r:Record {uid: $uid})
+WHERE coalesce(r.life_rev, 0) = $rev
+SET r.objections = $windows, r.life_rev = $rev + 1
 CREATE (o:Objection {id: $id})
 SET o += $props
 CREATE (o)-[:AGAINST]->(r)
@@ -66,8 +72,11 @@ RETURN properties(o) AS objection
 ORDER BY o.filed_on, o.id
 """
 
-PENDING_OBJECTIONS = """
-MATCH (o:Objection {status: $pending})-[:AGAINST]->(r:Record)
+# Objections pending on ``$as_of``: filed by then and not resolved by then (still pending,
+# or resolved since), so the answer for a past day does not change with later steps.
+OBJECTIONS_PENDING_ON = """
+MATCH (o:Objection)-[:AGAINST]->(r:Record)
+WHERE o.filed_on <= $as_of AND (o.status = $pending OR o.resolved_on > $as_of)
 RETURN properties(o) AS objection, r.provider AS provider
 ORDER BY o.filed_on, o.id
 """
@@ -81,18 +90,52 @@ WHERE r.kind = $kind AND r.category = $negative AND r.uid <> $uid
 RETURN properties(r) AS record
 """
 
-CREATE_REPAIR = """
+# Repair steps are guarded writes, like the objection summary: each applies only if the
+# record's life is still the one read (``life_rev``, moved on by every objection and
+# repair step, and as many ``states`` entries, which status changes only ever append)
+# and, for a decision or a stop, the repair is still at the status read. The step, its
+# event and (for an approval or a stop) its dated status entry are one statement, so of
+# several racing on one record only the first applies; no row back means it lost.
+
+# A repair request, and its event.
+OPEN_REPAIR = """
 MATCH (r:Record {uid: $uid})
+WHERE coalesce(r.life_rev, 0) = $rev AND size(coalesce(r.states, [])) = $states
+SET r.life_rev = $rev + 1
 CREATE (p:Repair {id: $id})
 SET p += $props
 CREATE (p)-[:REPAIRS]->(r)
+CREATE (ev:Event {id: $event_id, kind: $kind, actor: $actor, actor_role: $actor_role,
+                  at: $at, on: $on, reason: $reason, ref: $id, due: $due})
+CREATE (ev)-[:CHANGED]->(r)
 RETURN p.id AS id
 """
 
-UPDATE_REPAIR = """
-MATCH (p:Repair {id: $id})
-SET p += $props
-RETURN properties(p) AS repair
+# A decision that changes no status (a rejection), and its event.
+REPAIR_STEP = """
+MATCH (p:Repair {id: $id})-[:REPAIRS]->(r:Record {uid: $uid})
+WHERE p.status = $repair_status AND coalesce(r.life_rev, 0) = $rev
+  AND size(coalesce(r.states, [])) = $states
+SET p += $props, r.life_rev = $rev + 1
+CREATE (ev:Event {id: $event_id, kind: $kind, actor: $actor, actor_role: $actor_role,
+                  at: $at, on: $on, reason: $reason, ref: $id, due: $due})
+CREATE (ev)-[:CHANGED]->(r)
+RETURN ev.id AS id
+"""
+
+# An approval or a stop: its event and the record's status entry effective on ``$on``
+# (``$entry`` is ``on|status|event id``), as ``CHANGE_STATUS`` writes them.
+REPAIR_STATUS_STEP = """
+MATCH (p:Repair {id: $id})-[:REPAIRS]->(r:Record {uid: $uid})
+WHERE p.status = $repair_status AND coalesce(r.life_rev, 0) = $rev
+  AND size(coalesce(r.states, [])) = $states
+SET p += $props, r.life_rev = $rev + 1
+CREATE (ev:Event {id: $event_id, kind: $kind, actor: $actor, actor_role: $actor_role,
+                  at: $at, on: $on, reason: $reason, ref: $id, due: $due,
+                  from_status: r.status, to_status: $status})
+CREATE (ev)-[:CHANGED]->(r)
+SET r.states = coalesce(r.states, []) + [$entry], r.status = $status
+RETURN ev.id AS id
 """
 
 GET_REPAIR = """

@@ -33,7 +33,9 @@ class Step:
     closed_on: dt.date | None = None  # the objection's resolution, if any
 
     def overdue_on(self, day: dt.date) -> bool:
-        """Not done and its due date has passed (the due day itself is still in time).
+        """Not done by ``day`` and its due date has passed (the due day itself is still in
+        time). A step done after ``day`` was still undone that day: asked for a past day,
+        the answer is what it was then, not what later steps made of it.
 
         An objection resolved by the due day no longer waits for this step, so the step
         was never missed: flagging it would tell a regulator the provider broke a deadline
@@ -41,7 +43,8 @@ class Step:
         """
         if self.closed_on is not None and self.due is not None and self.closed_on <= self.due:
             return False
-        return self.done_on is None and self.due is not None and day > self.due
+        done = self.done_on is not None and self.done_on <= day
+        return not done and self.due is not None and day > self.due
 
     @property
     def late(self) -> bool:

@@ -37,6 +37,11 @@ def china_day(at: dt.datetime) -> dt.date:
     return at.astimezone(CHINA_TIME).date()
 
 
+def china_today() -> dt.date:
+    """The service's "today": China's day now, whatever zone the host runs in."""
+    return china_day(dt.datetime.now(dt.UTC))
+
+
 @dataclass(frozen=True)
 class WorkdayCount:
     days: int
@@ -113,19 +118,54 @@ def working_days_after(start: dt.date, end: dt.date) -> WorkdayCount:
 
 
 def add_working_days(start: dt.date, days: int) -> tuple[dt.date, bool]:
-    """The day ``days`` working days after ``start`` (a deadline), and if it is approximate."""
+    """The day ``days`` working days after ``start`` (a deadline), and if it is approximate.
+
+    The first day by which ``working_days_after(start, day)`` reaches ``days``, so both
+    count alike everywhere: by the table inside 1990-2100, Monday to Friday outside it (a
+    decision of 1985, a date mistyped as 2125). A deadline past the last day a date can
+    hold (9999-12-31) is that day, flagged approximate: never an error for any date.
+    """
     if days < 0:
         raise ValueError("days must not be negative")
     t = _table()
-    base = (start - t.start).days + 1
-    target = t.prefix[base] + days
-    # The first index whose prefix reaches the target is the deadline day.
-    lo, hi = base, len(t.prefix) - 1
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if t.prefix[mid] >= target:
-            hi = mid
+    if days == 0:
+        return start, _approximate(t, start, start)
+    base = (start - t.start).days + 1  # prefix[base]: working days in [table start, start]
+    if 0 <= base < len(t.prefix) and t.prefix[base] + days <= t.prefix[-1]:
+        # Inside the table: the first index whose prefix reaches the target is the day.
+        target = t.prefix[base] + days
+        lo, hi_index = base, len(t.prefix) - 1
+        while lo < hi_index:
+            mid = (lo + hi_index) // 2
+            if t.prefix[mid] >= target:
+                hi_index = mid
+            else:
+                lo = mid + 1
+        day = t.start + dt.timedelta(days=lo - 1)
+        return day, _approximate(t, start, day)
+    # Outside it, or across one of its ends (Monday to Friday there): the first day by
+    # which working_days_after reaches the count. Weekdays alone give 5 in any 7 days
+    # and the official calendar makes its holidays up within weeks, so doubling the span
+    # soon reaches it.
+    span = (days // 5 + 1) * 7
+    hi = _days_later(start, span)
+    while working_days_after(start, hi).days < days:
+        if hi == dt.date.max:
+            return hi, True
+        span *= 2
+        hi = _days_later(start, span)
+    first = start + dt.timedelta(days=1)  # hi > start: at least one working day was counted
+    while first < hi:
+        middle = first + (hi - first) // 2
+        if working_days_after(start, middle).days >= days:
+            hi = middle
         else:
-            lo = mid + 1
-    day = t.start + dt.timedelta(days=lo - 1)
-    return day, _approximate(t, start, day)
+            first = middle + dt.timedelta(days=1)
+    return first, _approximate(t, start, first)
+
+
+def _days_later(day: dt.date, n: int) -> dt.date:
+    """``day`` + ``n`` days, or the last day a date can hold."""
+    if n >= (dt.date.max - day).days:
+        return dt.date.max
+    return day + dt.timedelta(days=n)

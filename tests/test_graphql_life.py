@@ -19,13 +19,14 @@ from api.settings import load_settings
 from graph.store import GraphStore
 from loaders.pipeline import load_files
 from schema.policy import load_policy
+from schema.workdays import china_today
 from tests.api_client import Client, make_key
 from tests.builders import entity, person, person_code, record, role, uscc_code
 from tests.live_server import serve_in_thread
 
 CO = uscc_code(901)
 REP = person_code(902)
-TODAY = dt.date.today()
+TODAY = china_today()
 DECIDED = (TODAY - dt.timedelta(days=200)).isoformat()
 FILED = TODAY - dt.timedelta(days=40)
 
