@@ -3,7 +3,8 @@ and ``Subject.lists``.
 
 Every entry is built from a record the caller may see on the date asked
 (``AccessRules.can_see_record``), so a list never tells a caller about a record its
-profile would hide; ID numbers go through ``shown_code`` like everywhere else.
+profile would hide; an entry a provider's correction took off the list is for operators
+only; ID numbers go through ``shown_code`` like everywhere else.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import datetime as dt
 from typing import Annotated, Any
 
 import strawberry
-from starlette.concurrency import run_in_threadpool
 from strawberry.types import Info
 
 from api import lists
@@ -20,8 +20,8 @@ from api.checks import check_key
 from api.context import RequestContext
 from api.graphql_types import ctx_of
 from api.person_guard import guard_person
-from graph.record_versions import with_content_on
-from schema.access import can_see_subject, shown_code
+from api.request_work import in_thread
+from schema.access import CallerRole, can_see_subject, shown_code
 
 
 def _visible(ctx: RequestContext, day: dt.date) -> lists.ListVisible:
@@ -34,6 +34,14 @@ def _visible(ctx: RequestContext, day: dt.date) -> lists.ListVisible:
         )
 
     return visible
+
+
+def _sees_left(ctx: RequestContext) -> bool:
+    """Whether the caller sees an entry a provider's correction took off the list (the
+    record itself may still be in force): operators only, as for every entry that has
+    left the list (the others see a record only while it is in force, and an entry only
+    while it keeps its subject on the list)."""
+    return ctx.caller.role is CallerRole.OPERATOR
 
 
 @strawberry.type(description="A stretch of time on the list: from enteredOn to the day "
@@ -60,7 +68,8 @@ class ListEntry:
     exit_on: dt.date | None = strawberry.field(
         description="First day after enteredOn on which the record no longer keeps its "
         "subject on the list (disclosure period ended, withdrawn, revoked, repaired, "
-        "deleted, withheld or suspended); null: no end is known yet."
+        "deleted, withheld or suspended, or a correction took it off the list); null: no "
+        "end is known yet."
     )
     as_of: dt.date
     on_list: bool = strawberry.field(description="On the list on asOf.")
@@ -125,10 +134,10 @@ async def subject_lists(
     assert ctx.loaders is not None
     rows = await ctx.loaders.records.load(key)
     day = as_of or ctx.today
-    rows = await run_in_threadpool(
-        with_content_on, ctx.state.store, [dict(r) for r in rows], day
-    )
-    found = lists.entries_of(rows, policy=ctx.state.policy, on=day, visible=_visible(ctx, day))
+    rows = [dict(r) for r in rows]
+    versions = await in_thread(lists.versions_of, ctx.state.store, rows)
+    found = lists.entries_of(rows, policy=ctx.state.policy, on=day, versions=versions,
+                             visible=_visible(ctx, day), sees_left=_sees_left(ctx))
     if found:
         ctx.touch(key)
     return [ListEntry.of(e, ctx) for e in found]
@@ -145,10 +154,10 @@ class ListsQuery:
         key = check_key(code)
         guard_person(ctx, key)
         day = as_of or ctx.today
-        found = await run_in_threadpool(
+        found = await in_thread(
             lambda: lists.list_entries(
                 ctx.state.store, key, policy=ctx.state.policy, on=day,
-                visible=_visible(ctx, day),
+                visible=_visible(ctx, day), sees_left=_sees_left(ctx),
             )
         )
         ctx.touch(key)
@@ -169,7 +178,7 @@ class ListsQuery:
         kind = lists.list_kind(list_name)
         day = as_of or ctx.today
         caller, policy = ctx.caller, ctx.state.policy
-        page = await run_in_threadpool(
+        page = await in_thread(
             lambda: lists.list_members(
                 ctx.state.store, kind, policy=policy, on=day, first=first, after=after,
                 visible=_visible(ctx, day),

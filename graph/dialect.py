@@ -43,6 +43,8 @@ KEYS: tuple[Key, ...] = (
     Key("Record", "status", unique=False),
     # The records on the red or black list (issue 5, item 6): a few per cent of them.
     Key("Record", "list", unique=False),
+    # Earlier contents on a list: listMembers on a date before a correction (queries/lists.py).
+    Key("RecordVersion", "list", unique=False),
     Key("Entity", "address", unique=False),  # relatedParties: same address (api/related.py)
     Key("IngestionLog", "id", unique=True),
     Key("ApiKey", "name", unique=True),

@@ -15,6 +15,12 @@ these queries only bring candidates, in bounded batches:
   Records with ``version`` above 1 come too: their content on the date may have been
   negative before a provider changed it (the caller reads the content that stood on the
   date, ``graph.record_versions.with_content_on``).
+- ``NEGATIVE_RECORDS_CORRECTED`` reads what the windows cannot see: records whose current
+  decision date is after the last window (``$last``) but whose content that stood on
+  ``$on`` (a ``RecordVersion``: negative, decided by ``$on``, superseded after it by a
+  content that took effect after it) counts on ``$on``. It walks the versions, which
+  exist only for changed records, not the records, and the caller skips it when the
+  windows reach the last decision in the graph (no record is decided after it).
 - ``ANALYTICS_LINKS_OF`` reads the roles of a batch of subjects held on ``$on``, both
   directions, cut at ``$cap`` per subject in the engine (a hub is reported, not shipped);
   the same query over the outer ring gives the roles among its subjects (filtered in
@@ -38,6 +44,20 @@ MATCH (r:Record)
 WHERE r.decided_on >= $from AND r.decided_on <= $last
 WITH r
 WHERE r.category = $category OR r.version > 1
+MATCH (r)-[:CONCERNS]->(s:Subject)
+RETURN s.code AS code, s.kind AS subject_kind, s.name AS subject_name,
+       s.terminated AS subject_ended, properties(r) AS record
+"""
+
+# ``superseded_at`` is a UTC time, China's day of it the same or the next: versions
+# superseded on ``$on`` by UTC are kept and ``content_on`` decides.
+NEGATIVE_RECORDS_CORRECTED = """
+MATCH (v:RecordVersion)
+WHERE v.category = $category AND left(v.decided_on, 10) <= $on
+  AND left(v.superseded_at, 10) >= $on
+MATCH (v)-[:VERSION_OF]->(r:Record)
+WHERE r.content_since > $on AND left(r.decided_on, 10) > $last
+WITH DISTINCT r
 MATCH (r)-[:CONCERNS]->(s:Subject)
 RETURN s.code AS code, s.kind AS subject_kind, s.name AS subject_name,
        s.terminated AS subject_ended, properties(r) AS record

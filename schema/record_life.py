@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from schema.policy import Policy, RecordFacts
-from schema.record_view import as_date, record_facts
+from schema.record_view import as_date, record_facts, stamp_day
 from schema.workdays import add_working_days
 
 
@@ -286,7 +286,7 @@ def content_on(
         return rec
     chosen: Mapping[str, Any] | None = None
     for i, v in enumerate(sorted(versions, key=lambda v: int(v.get("version") or 0))):
-        superseded = as_date(str(v.get("superseded_at") or "")[:10])
+        superseded = stamp_day(v.get("superseded_at"))
         # The first content stands for every earlier day: nothing came before it.
         since = None if i == 0 else as_date(v.get("content_since"))
         if (since is None or since <= on) and (superseded is None or on < superseded):

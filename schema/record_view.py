@@ -13,6 +13,7 @@ from typing import Any
 
 from schema.models import Category, ListKind, Severity
 from schema.policy import Policy, RecordFacts
+from schema.workdays import china_day
 
 
 def as_date(value: Any) -> dt.date | None:
@@ -21,6 +22,15 @@ def as_date(value: Any) -> dt.date | None:
     if isinstance(value, dt.date):
         return value
     return dt.date.fromisoformat(str(value))
+
+
+def stamp_day(value: Any) -> dt.date | None:
+    """China's day of a stored time (``superseded_at`` is written in UTC): a version
+    superseded at 18:00 UTC was superseded on the next day in China, and the content of
+    China's previous day is the version's."""
+    if value is None or value == "":
+        return None
+    return china_day(dt.datetime.fromisoformat(str(value)))
 
 
 def act_date_on(rec: Mapping[str, Any], day: dt.date) -> dt.date | None:

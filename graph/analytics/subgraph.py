@@ -36,6 +36,7 @@ from graph.record_versions import with_content_on
 from graph.store import GraphStore
 from queries.analytics import (
     ANALYTICS_LINKS_OF,
+    NEGATIVE_RECORDS_CORRECTED,
     NEGATIVE_RECORDS_DECIDED,
     NEGATIVE_RECORDS_SPAN,
 )
@@ -219,7 +220,12 @@ def store_record_rows(store: GraphStore, on: dt.date) -> Iterator[dict[str, Any]
 
     The windows stop at the last decision in the graph: past it every window is empty,
     and a date far ahead (``9998-01-01``) would otherwise cost one read per month until
-    then, some 96,000, for the answer the last decision's month already gives."""
+    then, some 96,000, for the answer the last decision's month already gives.
+
+    A record whose decision date a correction moved past ``on`` is in no window up to
+    ``on``, though the content that stood on ``on`` may count: when ``on`` is before the
+    last decision, one more read brings those records from their versions
+    (``NEGATIVE_RECORDS_CORRECTED``), as the check counts them."""
     found = store.read(NEGATIVE_RECORDS_SPAN, {"category": Category.NEGATIVE.value})
     first = found[0]["first"] if found else None
     last = found[0]["last"] if found else None
@@ -249,6 +255,15 @@ def store_record_rows(store: GraphStore, on: dt.date) -> Iterator[dict[str, Any]
                 continue
             seen.add(uid)
             mine.append(r)
+        yield from with_content_on(store, mine, on)
+    if end < dt.date.fromisoformat(str(last)[:10]):
+        later = store.read(
+            NEGATIVE_RECORDS_CORRECTED,
+            {"on": on.isoformat(), "last": end.isoformat(),
+             "category": Category.NEGATIVE.value},
+        )
+        mine = [r for r in later if r["record"]["uid"] not in seen
+                and str(r["record"]["decided_on"])[:10] > end.isoformat()]
         yield from with_content_on(store, mine, on)
 
 
