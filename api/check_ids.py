@@ -7,6 +7,13 @@ secret only the service holds, of ``code|asOf|policy|nonce``. A report can then 
 tied to the code, the date and the policy of the check it came from without any
 storage, and an id made up by a client, or taken from another subject's check, fails.
 
+The nonce also carries the moment the check was made: its first 11 hex digits are the
+issue time in milliseconds since the epoch (UTC), the last one is random, and the MAC is
+then of ``v2|code|asOf|policy|nonce``. A report is judged on what the check answered
+*then* (``api.feedback``): a record deleted after the check still grounds the measure
+the check returned, and one deleted before it does not. Ids issued before the time was
+signed (a random nonce, the MAC without ``v2|``) are still accepted, with no issue time.
+
 The secret is a 32-byte file ``<data_dir>/check-id.key`` (mode 0600), made on first
 use. Every instance that answers checks for the same graph must use the same file, or
 the ids one issues are refused by another.
@@ -35,20 +42,40 @@ MAC_HEX = 24
 _ID = re.compile(rf"^(\d{{8}})\.([0-9a-f]{{{NONCE_HEX}}})\.([0-9a-f]{{{MAC_HEX}}})$")
 
 
-def _mac(secret: bytes, code: str, as_of: dt.date, policy: str, nonce: str) -> str:
-    message = f"{code}|{as_of.isoformat()}|{policy}|{nonce}".encode()
+#: Hex digits of the nonce that hold the issue time (ms since the epoch, to 2527).
+TIME_HEX = 11
+
+
+def _mac(
+    secret: bytes, code: str, as_of: dt.date, policy: str, nonce: str, *, timed: bool = True
+) -> str:
+    prefix = "v2|" if timed else ""
+    message = f"{prefix}{code}|{as_of.isoformat()}|{policy}|{nonce}".encode()
     return hmac.new(secret, message, hashlib.sha256).hexdigest()[:MAC_HEX]
 
 
-def issue(secret: bytes, code: str, as_of: dt.date, policy: str) -> str:
-    """A new id for one check of ``code`` (its normalised form) as of ``as_of``."""
-    nonce = secrets.token_hex(NONCE_HEX // 2)
+def issue(
+    secret: bytes, code: str, as_of: dt.date, policy: str, *, at: dt.datetime | None = None
+) -> str:
+    """A new id for one check of ``code`` (its normalised form) as of ``as_of``, made at
+    ``at`` (now)."""
+    millis = int((at or dt.datetime.now(dt.UTC)).timestamp() * 1000)
+    nonce = f"{millis:0{TIME_HEX}x}"[-TIME_HEX:] + secrets.choice("0123456789abcdef")
     return f"{as_of:%Y%m%d}.{nonce}.{_mac(secret, code, as_of, policy, nonce)}"
 
 
 def verify(secret: bytes, check_id: str, code: str, policy: str) -> dt.date:
     """The ``asOf`` of the check ``check_id`` names, if this service issued it for
-    ``code`` under ``policy``; otherwise ``InvalidInput``.
+    ``code`` under ``policy``; otherwise ``InvalidInput``."""
+    return verify_issued(secret, check_id, code, policy)[0]
+
+
+def verify_issued(
+    secret: bytes, check_id: str, code: str, policy: str
+) -> tuple[dt.date, dt.datetime | None]:
+    """The ``asOf`` of the check ``check_id`` names and when it was made (UTC, to the
+    millisecond; None for an id issued before ids carried it), if this service issued it
+    for ``code`` under ``policy``; otherwise ``InvalidInput``.
 
     A forged id, one of another code's check and one issued under another policy all
     fail the same MAC comparison, so the message names every possibility.
@@ -64,12 +91,15 @@ def verify(secret: bytes, check_id: str, code: str, policy: str) -> dt.date:
         as_of = dt.datetime.strptime(day_text, "%Y%m%d").date()
     except ValueError:
         raise InvalidInput("checkId: not a check id (its date is not a date)") from None
-    if not hmac.compare_digest(mac, _mac(secret, code, as_of, policy, nonce)):
+    if hmac.compare_digest(mac, _mac(secret, code, as_of, policy, nonce)):
+        millis = int(nonce[:TIME_HEX], 16)
+        return as_of, dt.datetime.fromtimestamp(millis / 1000, dt.UTC)
+    if not hmac.compare_digest(mac, _mac(secret, code, as_of, policy, nonce, timed=False)):
         raise InvalidInput(
             "checkId was not issued for this code (or not by this service, or under another "
             f"policy than {policy})"
         )
-    return as_of
+    return as_of, None
 
 
 def load_secret(data_dir: Path) -> bytes:

@@ -3,11 +3,19 @@ ground (Nantong Art. 28, Zhengzhou Art. 24; DOMAIN.md section 8).
 
 A system that ran a check and applied one of its measures reports it, naming the check
 by its signed id (``api.check_ids``). The service re-runs that check as of its date with
-the reporting key's own visibility (what that key's check showed it) and keeps, with the
-report, the records that grounded the measure then: its *basis*. When none of them
-grounds the measure any longer (expired, withdrawn, revoked, repaired, deleted, or
-changed so it no longer reaches the subject), the application is pending reversal until
-the system reports that it undid it.
+the reporting key's own visibility (what that key's check showed it), and with the
+records' life as it was known when the check was made (the id signs that moment): a
+record deleted, withdrawn or revoked since still grounds what the check returned, one
+deleted before it does not. It keeps, with the report, the records that grounded the
+measure then: its *basis*. When none of them grounds the measure any longer (expired,
+withdrawn, revoked, repaired, deleted, or changed so it no longer reaches the subject),
+the application is pending reversal until the system reports that it undid it; one
+whose record was deleted before it was reported is pending at once.
+
+The monthly report (Nantong Art. 28) reads each application's flag from its trail as it
+stood at the month's end, so a past month's report does not change when a flag is
+changed later; the change counts in the month it was made. A reversed application was
+applied and undone: it cannot be changed to not applied.
 
 Whether a basis record still grounds the measure is decided by the check itself, re-run
 for the code as of the day asked (once per code, whatever the number of applications),
@@ -24,21 +32,22 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from api.check_ids import verify
+from api.check_ids import verify_issued
 from api.checks import check_key, check_sanctions, visible_to
 from graph.store import GraphStore
 from queries.feedback import (
     APPLICATION_BY_ID,
     CHANGE_APPLIED,
     CREATE_APPLICATION,
+    EVENTS_RECORDED_AT,
     OPEN_APPLICATIONS,
     OPEN_APPLICATIONS_OF_UNIT,
     RECORDS_BY_UID,
-    REPORTED_IN_MONTH,
+    REPORTED_OR_CHANGED_IN_MONTH,
     REVERSE_APPLICATION,
     REVERSED_IN_MONTH,
 )
@@ -48,6 +57,7 @@ from schema.codes import mask_code
 from schema.errors import Forbidden, InvalidInput, NotFound
 from schema.policy import Policy
 from schema.record_life import Standing, record_state, state_changes
+from schema.workdays import CHINA_TIME, china_day
 
 #: Roles whose keys report applying measures: the systems that use the information.
 REPORTING_ROLES = frozenset({CallerRole.AGENCY, CallerRole.PROVIDER, CallerRole.OPERATOR})
@@ -68,11 +78,14 @@ class TrailEntry:
     action: str  # reported | applied_changed | reversed
     applied: bool | None = None
     note: str | None = None
+    #: The service's calendar day (China's) the change was made on; entries written
+    #: before it was kept have None, and their day is read from ``at``.
+    on: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(
             {"at": self.at, "by": self.by, "action": self.action, "applied": self.applied,
-             "note": self.note},
+             "note": self.note, "on": self.on},
             ensure_ascii=False, sort_keys=True,
         )
 
@@ -80,7 +93,7 @@ class TrailEntry:
     def of(cls, raw: str) -> TrailEntry:
         d = json.loads(raw)
         return cls(at=str(d["at"]), by=str(d["by"]), action=str(d["action"]),
-                   applied=d.get("applied"), note=d.get("note"))
+                   applied=d.get("applied"), note=d.get("note"), on=d.get("on"))
 
 
 @dataclass(frozen=True)
@@ -108,6 +121,26 @@ class Application:
     @property
     def reversed(self) -> bool:
         return self.reversed_at is not None
+
+    def _day_of(self, entry: TrailEntry) -> dt.date:
+        if entry.action == "reported":
+            return self.reported_on
+        if entry.on:
+            return dt.date.fromisoformat(entry.on)
+        moment = _instant(entry.at)
+        return china_day(moment) if moment is not None else self.reported_on
+
+    def applied_on(self, day: dt.date) -> bool | None:
+        """The flag as reported by the end of ``day`` (the first report and every change
+        made by then, from the trail); None when it was not reported by then."""
+        if self.reported_on > day:
+            return None
+        flag: bool | None = None
+        for entry in self.trail:
+            if (entry.action in ("reported", "applied_changed") and entry.applied is not None
+                    and self._day_of(entry) <= day):
+                flag = bool(entry.applied)
+        return self.applied if flag is None else flag
 
     @classmethod
     def of(cls, p: Mapping[str, Any]) -> Application:
@@ -219,6 +252,58 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+def _instant(text: str) -> dt.datetime | None:
+    """A stored time (ISO 8601, UTC when it names no zone), or None if it is none."""
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+Rows = list[dict[str, Any]]
+
+
+def life_known_before(store: GraphStore, moment: dt.datetime) -> Callable[[Rows], Rows]:
+    """For ``check_sanctions(as_known=...)``: the check's rows with their records' status
+    changes (deleted, withdrawn, revoked, repaired, revived) recorded at or after
+    ``moment`` left out, so each record stands as it was known just before ``moment``.
+
+    One read of the events that made the rows' ``states`` entries, and only when a record
+    has any. An entry whose event time is unknown stays: judged as known, which can only
+    refuse a report, never accept one its check did not answer. Times kept to the second
+    (the loader's) are rounded down, which errs the same way. What else a record's life
+    holds (objection steps, corrected content) is judged as it is now."""
+
+    def known(rows: Rows) -> Rows:
+        ids = sorted({
+            str(entry).split("|", 2)[2]
+            for r in rows if r.get("record")
+            for entry in (r["record"].get("states") or []) if str(entry).count("|") >= 2
+        })
+        if not ids:
+            return rows
+        later = set()
+        for e in store.read(EVENTS_RECORDED_AT, {"ids": ids}):
+            at = _instant(str(e.get("at") or ""))
+            if at is not None and at >= moment:
+                later.add(str(e["id"]))
+        if not later:
+            return rows
+        out = []
+        for r in rows:
+            rec = r.get("record")
+            states = [str(x) for x in (rec.get("states") or [])] if rec else []
+            kept = [x for x in states if x.split("|", 2)[-1] not in later]
+            if rec and len(kept) < len(states):
+                status = kept[-1].split("|", 2)[1] if kept else "active"
+                r = {**r, "record": {**rec, "states": kept, "status": status}}
+            out.append(r)
+        return out
+
+    return known
+
+
 def _note(note: str | None, name: str = "note") -> str | None:
     if note is None or not note.strip():
         return None
@@ -260,11 +345,20 @@ def report_applied(
     check ``check_id`` to ``code``.
 
     The same report again returns the application it made; only a changed ``applied``
-    is recorded, in the trail. The measure must be one the check grounded on the code
-    as ``caller`` sees it (``rules``): the check it received. Judged with full
-    visibility, a measure grounded only on a record hidden from the caller would be
-    accepted where a code without records is refused, which tells the caller the
-    record exists, and would record a measure its own check never gave it.
+    is recorded, in the trail (a reversed application cannot become not applied). The
+    measure must be one the check grounded on the code as ``caller`` sees it
+    (``rules``): the check it received. Judged with full visibility, a measure grounded
+    only on a record hidden from the caller would be accepted where a code without
+    records is refused, which tells the caller the record exists, and would record a
+    measure its own check never gave it.
+
+    The check is re-run as of its date with the records' life as known when it was made
+    (signed in the id, ``api.check_ids``): a record deleted by an objection since still
+    grounds the measure the check returned, so the system can report it and is told to
+    undo it; one deleted before the check was made grounded nothing in it and is refused
+    like a record that never was. Deleted records are otherwise hidden whatever the date
+    (``visible_to(..., now=today)``), as in the check itself. An id issued before ids
+    carried their time is judged as a check made now.
     """
     if caller.role not in REPORTING_ROLES or caller.key_name is None:
         raise Forbidden(
@@ -272,7 +366,7 @@ def report_applied(
             "report them"
         )
     key = check_key(code)
-    as_of = verify(secret, check_id, key, policy.name)
+    as_of, issued = verify_issued(secret, check_id, key, policy.name)
     if measure not in catalogue.codes:
         known = ", ".join(sorted(catalogue.codes))
         raise InvalidInput(f"measure: {measure!r} is not a measure code; known: {known}")
@@ -282,10 +376,15 @@ def report_applied(
     rows = store.read(APPLICATION_BY_ID, {"id": app_id})
     if rows:
         return _with_applied(store, Application.of(rows[0]["application"]), caller, applied,
-                             note, stamp)
+                             note, stamp, today)
 
+    # The id's time is cut to the millisecond: what was recorded within that millisecond
+    # is taken as known to the check (a refusal at worst, never a measure it did not give).
+    as_known = (None if issued is None
+                else life_known_before(store, issued + dt.timedelta(milliseconds=1)))
+    visible = visible_to(rules, caller, key, as_of, today)
     result = check_sanctions(store, key, policy=policy, catalogue=catalogue, as_of=as_of,
-                             measure=measure, visible=visible_to(rules, caller, key, as_of))
+                             measure=measure, visible=visible, as_known=as_known)
     basis = sorted({m.basis_record_id for m in result.measures if m.measure == measure})
     if not basis:
         raise InvalidInput(
@@ -294,7 +393,7 @@ def report_applied(
             "can be reported"
         )
     entry = TrailEntry(at=stamp, by=caller.key_name, action="reported", applied=applied,
-                       note=note)
+                       note=note, on=today.isoformat())
     created = store.write_one(
         CREATE_APPLICATION,
         {
@@ -318,23 +417,39 @@ def report_applied(
         raise NotFound(f"no subject with code {mask_code(key)}")  # gone since the check
     # A concurrent identical report may have made the node first, with another flag.
     return _with_applied(store, Application.of(created[0]["application"]), caller, applied,
-                         note, stamp)
+                         note, stamp, today)
+
+
+def _refuse_unapplying(app: Application) -> None:
+    if app.reversed and app.applied:
+        on = f" on {app.reversed_on.isoformat()}" if app.reversed_on else ""
+        raise InvalidInput(
+            f"applied: application {app.id} was applied and reported reversed{on}; a "
+            "reversed application cannot be changed to not applied"
+        )
 
 
 def _with_applied(
     store: GraphStore, app: Application, caller: Caller, applied: bool, note: str | None,
-    stamp: str,
+    stamp: str, today: dt.date,
 ) -> Application:
     if app.applied == applied:
         return app
+    if not applied:
+        _refuse_unapplying(app)
     assert caller.key_name is not None
     entry = TrailEntry(at=stamp, by=caller.key_name, action="applied_changed",
-                       applied=applied, note=note)
+                       applied=applied, note=note, on=today.isoformat())
     rows = store.write_one(
         CHANGE_APPLIED, {"id": app.id, "applied": applied, "now": stamp,
                          "entry": entry.to_json()},
     )
-    return Application.of(rows[0]["application"]) if rows else get_application(store, app.id)
+    if rows:
+        return Application.of(rows[0]["application"])
+    current = get_application(store, app.id)
+    if not applied:
+        _refuse_unapplying(current)  # reversed meanwhile, by a concurrent request
+    return current
 
 
 def report_reversed(
@@ -375,12 +490,16 @@ def report_reversed(
 
 
 def grounded_by(
-    store: GraphStore, code: str, *, policy: Policy, catalogue: Catalogue, on: dt.date
+    store: GraphStore, code: str, *, policy: Policy, catalogue: Catalogue, on: dt.date,
+    known_before: dt.datetime | None = None,
 ) -> dict[str, set[str]]:
-    """Per measure, the records that ground it on ``code`` on ``on`` (full visibility).
+    """Per measure, the records that ground it on ``code`` on ``on`` (full visibility),
+    with their status changes recorded from ``known_before`` on left out when given.
     A subject no longer in the graph grounds nothing."""
+    known = None if known_before is None else life_known_before(store, known_before)
     try:
-        result = check_sanctions(store, code, policy=policy, catalogue=catalogue, as_of=on)
+        result = check_sanctions(store, code, policy=policy, catalogue=catalogue, as_of=on,
+                                 as_known=known)
     except NotFound:
         return {}
     out: dict[str, set[str]] = {}
@@ -428,20 +547,26 @@ def standing_of(
     return BasisStanding(ref, standing, "; ".join(state.reasons) or standing.value, None)
 
 
-def _open_pages(
-    store: GraphStore, *, on: dt.date, unit: str | None
-) -> Iterator[list[Application]]:
-    query = OPEN_APPLICATIONS if unit is None else OPEN_APPLICATIONS_OF_UNIT
+def _pages(store: GraphStore, query: str, params: Mapping[str, Any]) -> Iterator[list[Application]]:
     skip = 0
     while True:
-        rows = store.read(query, {"on": on.isoformat(), "unit": unit, "skip": skip,
-                                  "limit": PAGE})
+        rows = store.read(query, {**params, "skip": skip, "limit": PAGE})
         if not rows:
             return
         yield [Application.of(r["application"]) for r in rows]
         if len(rows) < PAGE:
             return
         skip += PAGE
+
+
+def _open_pages(
+    store: GraphStore, *, on: dt.date, unit: str | None
+) -> Iterator[list[Application]]:
+    """Applications reported applied by the end of ``on`` (as their trail says then) and
+    not reversed by then."""
+    query = OPEN_APPLICATIONS if unit is None else OPEN_APPLICATIONS_OF_UNIT
+    for page in _pages(store, query, {"on": on.isoformat(), "unit": unit}):
+        yield [a for a in page if a.applied_on(on)]
 
 
 def iter_pending(
@@ -451,13 +576,19 @@ def iter_pending(
     catalogue: Catalogue,
     on: dt.date,
     unit: str | None = None,
+    known_before: dt.datetime | None = None,
 ) -> Iterator[PendingReversal]:
     """Applications in effect on ``on`` whose basis no longer grounds their measure then,
-    oldest report first. Each code is checked once per call."""
+    oldest report first. Each code is checked once per call. ``known_before``: judge the
+    records as they were known then (a past month's report), not with status changes
+    recorded since, even those dated back."""
     grounds: dict[str, dict[str, set[str]]] = {}
     for page in _open_pages(store, on=on, unit=unit):
+        if not page:
+            continue
         for code in {a.code for a in page} - grounds.keys():
-            grounds[code] = grounded_by(store, code, policy=policy, catalogue=catalogue, on=on)
+            grounds[code] = grounded_by(store, code, policy=policy, catalogue=catalogue, on=on,
+                                        known_before=known_before)
         pending = [
             a for a in page if not set(a.basis) & grounds[a.code].get(a.measure, set())
         ]
@@ -520,8 +651,20 @@ def monthly_report(
     today: dt.date,
     unit: str | None = None,
 ) -> MonthlyReport:
+    """The report of ``month`` as it was known at its end: a flag changed or a record
+    deleted (even with an earlier date) after the month is not in it.
+
+    ``applied`` / ``not_applied``: the applications reported in the month, and those
+    reported earlier whose flag was changed in it (to a flag other than the one the
+    month began with), each once, by its flag at the month's end. ``reversed``:
+    reversals made in the month. ``pending_reversal``: pending on the month's last day
+    (today while it runs), judged on what was known at the month's end."""
     start, end = month_bounds(month, today)
-    pending_on = min(end - dt.timedelta(days=1), today)
+    last_day = end - dt.timedelta(days=1)
+    pending_on = min(last_day, today)
+    # A month that has ended is judged without what was recorded after it.
+    known_before = (dt.datetime.combine(end, dt.time.min, CHINA_TIME)
+                    if last_day < today else None)
     counts: dict[tuple[str | None, str], dict[str, int]] = {}
 
     def bump(unit_: str | None, measure: str, column: str, n: int) -> None:
@@ -529,12 +672,19 @@ def monthly_report(
         row[column] = row.get(column, 0) + n
 
     span = {"from": start.isoformat(), "to": end.isoformat(), "unit": unit}
-    for r in store.read(REPORTED_IN_MONTH, span):
-        bump(r.get("unit"), str(r["measure"]), "applied" if r["applied"] else "not_applied",
-             int(r["n"]))
+    touched = {**span, "changed_from": (start - dt.timedelta(days=1)).isoformat()}
+    for page in _pages(store, REPORTED_OR_CHANGED_IN_MONTH, touched):
+        for a in page:
+            flag = a.applied_on(last_day)
+            if flag is None:
+                continue
+            if a.reported_on < start and a.applied_on(start - dt.timedelta(days=1)) == flag:
+                continue  # not changed in the month (or changed back within it)
+            bump(a.unit, a.measure, "applied" if flag else "not_applied", 1)
     for r in store.read(REVERSED_IN_MONTH, span):
         bump(r.get("unit"), str(r["measure"]), "reversed", int(r["n"]))
-    for p in iter_pending(store, policy=policy, catalogue=catalogue, on=pending_on, unit=unit):
+    for p in iter_pending(store, policy=policy, catalogue=catalogue, on=pending_on, unit=unit,
+                          known_before=known_before):
         bump(p.application.unit, p.application.measure, "pending_reversal", 1)
 
     order = {c: i for i, c in enumerate(catalogue.order)}

@@ -22,13 +22,13 @@ from collections.abc import Mapping
 from typing import Any
 
 import strawberry
-from starlette.concurrency import run_in_threadpool
 from strawberry.types import Info
 
 from api import feedback
 from api.context import RequestContext
 from api.graphql_types import ctx_of
 from api.log_masking import shown_text
+from api.request_work import in_thread
 from schema.access import CallerRole, shown_code
 from schema.errors import Forbidden, LimitExceeded
 
@@ -102,15 +102,23 @@ class PendingReversal:
 class MeasureReportRow:
     unit: str | None
     measure: str
-    applied: int = strawberry.field(description="Reported applied in the month.")
-    not_applied: int = strawberry.field(description="Reported not applied in the month.")
+    applied: int = strawberry.field(
+        description="Reported applied in the month, or changed to applied in it (a report "
+        "of an earlier month); each application once, by its flag at the month's end."
+    )
+    not_applied: int = strawberry.field(
+        description="Reported not applied in the month, or changed to not applied in it."
+    )
     reversed: int = strawberry.field(description="Reversed in the month.")
     pending_reversal: int = strawberry.field(
         description="Still to be reversed at the month's end (pendingAsOf)."
     )
 
 
-@strawberry.type(description="The monthly report of applied measures (Nantong Art. 28).")
+@strawberry.type(
+    description="The monthly report of applied measures (Nantong Art. 28), as it was known at "
+    "the month's end: a flag changed or a record deleted after it does not change it."
+)
 class MeasureReport:
     month: str
     pending_as_of: dt.date
@@ -234,7 +242,7 @@ class FeedbackQuery:
         if not 1 <= first <= MAX_PENDING:
             raise LimitExceeded(f"first: between 1 and {MAX_PENDING}")
         scope = _unit_scope(ctx, unit, "pending reversals")
-        found = await run_in_threadpool(
+        found = await in_thread(
             lambda: feedback.pending_reversals(
                 ctx.state.store, policy=ctx.state.policy, catalogue=ctx.state.catalogue,
                 today=ctx.today, unit=scope, first=first,
@@ -254,7 +262,7 @@ class FeedbackQuery:
     ) -> MeasureReport:
         ctx = ctx_of(info)
         scope = _unit_scope(ctx, unit, "measure reports")
-        report = await run_in_threadpool(
+        report = await in_thread(
             lambda: feedback.monthly_report(
                 ctx.state.store, policy=ctx.state.policy, catalogue=ctx.state.catalogue,
                 month=month, today=ctx.today, unit=scope,
@@ -278,8 +286,10 @@ class FeedbackMutation:
     @strawberry.mutation(
         description="Report that this system applied (applied: true) or did not apply a "
         "measure of a check to a subject. checkId is the one checkSanctions returned for "
-        "that code; the measure must be one the check grounded. Sent again, it returns the "
-        "same application; only a change of `applied` is recorded."
+        "that code; the measure must be one the check grounded when it was made (a record "
+        "deleted since still counts, and the application is then pending reversal). Sent "
+        "again, it returns the same application; only a change of `applied` is recorded, "
+        "and a reversed application cannot be changed to not applied (INVALID_INPUT)."
     )
     async def report_measure_applied(
         self,
@@ -301,7 +311,7 @@ class FeedbackMutation:
             )
             return _with_refs(ctx, app)
 
-        app, refs = await run_in_threadpool(run)
+        app, refs = await in_thread(run)
         ctx.touch(app.code)
         ctx.count(1)
         return application_view(ctx, app, refs)
@@ -321,7 +331,7 @@ class FeedbackMutation:
             )
             return _with_refs(ctx, app)
 
-        app, refs = await run_in_threadpool(run)
+        app, refs = await in_thread(run)
         ctx.touch(app.code)
         ctx.count(1)
         return application_view(ctx, app, refs)

@@ -30,9 +30,11 @@ MERGE (a)-[:APPLIED_TO]->(s)
 RETURN properties(a) AS application
 """
 
+# A reversed application was applied and undone: it cannot become one not applied (the
+# service refuses; the condition keeps a concurrent reversal from slipping in between).
 CHANGE_APPLIED = """
 MATCH (a:MeasureApplication {id: $id})
-WHERE a.applied <> $applied
+WHERE a.applied <> $applied AND ($applied OR a.reversed_at IS NULL)
 SET a.applied = $applied, a.changed_at = $now, a.trail = a.trail + [$entry]
 RETURN properties(a) AS application
 """
@@ -50,11 +52,14 @@ RETURN properties(a) AS application
 # ``<=`` bound ('2017-12-31' for ``< '2017-01-01'``; everything for a lone upper bound),
 # which would count December's reports in November. See ``graph/dialect.py``.
 
-# Applications in effect on ``$on``: reported applied by then and not reversed by then.
-# Oldest first, a page at a time, so a long backlog is walked in bounded reads.
+# Applications that may be in effect on ``$on``: reported by then, not reversed by then,
+# and applied now or ever changed (``changed_at``): whether one was reported applied *as
+# of* ``$on`` is read from its trail by the service (``Application.applied_on``), so a
+# flag changed since does not rewrite a past month. Oldest first, a page at a time, so a
+# long backlog is walked in bounded reads.
 OPEN_APPLICATIONS = """
 MATCH (a:MeasureApplication)
-WHERE a.applied = true AND left(a.reported_on, 10) <= $on
+WHERE (a.applied = true OR a.changed_at IS NOT NULL) AND left(a.reported_on, 10) <= $on
   AND (a.reversed_on IS NULL OR left(a.reversed_on, 10) > $on)
 RETURN properties(a) AS application
 ORDER BY a.reported_at, a.id
@@ -63,11 +68,19 @@ SKIP $skip LIMIT $limit
 
 OPEN_APPLICATIONS_OF_UNIT = """
 MATCH (a:MeasureApplication {unit: $unit})
-WHERE a.applied = true AND left(a.reported_on, 10) <= $on
+WHERE (a.applied = true OR a.changed_at IS NOT NULL) AND left(a.reported_on, 10) <= $on
   AND (a.reversed_on IS NULL OR left(a.reversed_on, 10) > $on)
 RETURN properties(a) AS application
 ORDER BY a.reported_at, a.id
 SKIP $skip LIMIT $limit
+"""
+
+# When each status change of a record was recorded (``states`` entries name their
+# event), to judge a report on what its check answered when it was made.
+EVENTS_RECORDED_AT = """
+UNWIND $ids AS id
+MATCH (ev:Event {id: id})
+RETURN ev.id AS id, ev.at AS at
 """
 
 # The basis records of applications with what decides where each stands.
@@ -78,12 +91,19 @@ RETURN u AS uid, properties(r) AS record, t.kind AS subject_kind,
   t.terminated AS subject_ended
 """
 
-# Monthly report (Nantong Art. 28): reports made in the month, by unit, measure and flag ...
-REPORTED_IN_MONTH = """
+# Monthly report (Nantong Art. 28): applications reported in the month, or reported
+# before it and changed since its first day (``changed_at`` is the latest change, in UTC:
+# ``$changed_from`` is the day before the month's first, as China's day is UTC's or the
+# next). The service reads from each trail the flag at the month's end ...
+REPORTED_OR_CHANGED_IN_MONTH = """
 MATCH (a:MeasureApplication)
-WHERE left(a.reported_on, 10) >= $from AND left(a.reported_on, 10) < $to
+WHERE left(a.reported_on, 10) < $to
+  AND (left(a.reported_on, 10) >= $from
+       OR (a.changed_at IS NOT NULL AND left(a.changed_at, 10) >= $changed_from))
   AND ($unit IS NULL OR a.unit = $unit)
-RETURN a.unit AS unit, a.measure AS measure, a.applied AS applied, count(a) AS n
+RETURN properties(a) AS application
+ORDER BY a.reported_at, a.id
+SKIP $skip LIMIT $limit
 """
 
 # ... and reversals made in the month, whenever the application was reported.

@@ -31,11 +31,12 @@ from graph.store import GraphStore
 from loaders.pipeline import load_files
 from schema.codes import mask_code
 from schema.policy import load_policy
+from schema.workdays import china_today
 from tests.api_client import Client, make_key
 from tests.builders import entity, person, person_code, record, role, uscc_code
 from tests.live_server import serve_in_thread
 
-TODAY = dt.date.today()
+TODAY = china_today()
 MONTH = TODAY.strftime("%Y-%m")
 
 CO_A = uscc_code(801)  # a black-list record, withdrawn by its provider during the test
