@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.audit import AuditLog
+from api.body_limit import BodyLimit
 from api.check_ids import load_secret
 from api.engine import open_store
 from api.engine_watch import EngineWatch, WatchedStore
@@ -25,6 +26,7 @@ from api.graphql_schema import build_schema
 from api.keys import KeyResolver, ensure_demo_key
 from api.metrics import Metrics
 from api.ratelimit import RateLimiter
+from api.request_work import StoppableStore
 from api.search import backfill_search_props
 from api.settings import Settings, load_settings
 from api.state import AppState
@@ -78,7 +80,7 @@ def create_app(
             on_restart=metrics.engine_restarts.inc,
             on_state=lambda up: metrics.engine_up.set(1 if up else 0),
         )
-        s = metrics.instrument(WatchedStore(raw, watch))
+        s = metrics.instrument(StoppableStore(WatchedStore(raw, watch)))
         try:
             if demo:
                 summary = await run_in_threadpool(load_demo_if_empty, raw, policy)
@@ -125,6 +127,7 @@ def create_app(
         metrics=metrics,
     )
     app.include_router(graphql, prefix="/graphql")
+    app.add_middleware(BodyLimit, max_bytes=cfg.max_body_bytes)
     mount_explorer(app)
 
     @app.get("/healthz")

@@ -437,12 +437,12 @@ class AuditLog:
         digests = [hmac.new(secret, c.encode("utf-8"), hashlib.sha256).hexdigest() for c in codes]
         body: dict[str, Any] = {
             "at": when.isoformat(timespec="microseconds"),
-            "key_name": mask_text(record.key_name),
+            "key_name": mask_name(record.key_name),
             "key_role": record.key_role,
             "operation": mask_name(record.operation),
             "fields": [str(f) for f in record.fields],
             "subjects": [mask_code(c) for c in codes],
-            "purpose": None if record.purpose is None else mask_text(record.purpose),
+            "purpose": None if record.purpose is None else mask_name(record.purpose),
             "client": record.client,
             "results": int(record.results),
             "outcome": record.outcome,
@@ -570,7 +570,7 @@ class AuditLog:
         if conn is None:
             return []
         before = _NO_LIMIT if before_seq is None else before_seq
-        key = None if key_name is None else mask_text(key_name)
+        key = None if key_name is None else mask_name(key_name)
         sql: str
         params: tuple[object, ...]
         if subject_code is not None:

@@ -15,6 +15,7 @@ from schema.codes import classify, is_external, validate_external
 from schema.policy import Policy
 from schema.record_view import act_date_on
 from schema.sanctions import SanctionCheck, evaluate
+from schema.workdays import china_today
 
 # Open ends of dated roles, as ISO strings that sort before / after every real date.
 MIN_DATE = "0001-01-01"
@@ -34,9 +35,13 @@ def check_sanctions(
     measure: str | None = None,
     visible: RowVisible | None = None,
     check_id: str | None = None,
+    as_known: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None,
 ) -> SanctionCheck:
+    """``as_known``: given the traversal's rows, the rows with their records' life as it
+    was known at an earlier moment (``api.feedback``, judging a report on what its check
+    answered when it was made)."""
     key = check_key(code)
-    day = as_of or dt.date.today()
+    day = as_of or china_today()
     rows = store.read(
         CHECK_TRAVERSAL,
         {
@@ -49,6 +54,8 @@ def check_sanctions(
             **ROLE_PARAMS,
         },
     )
+    if as_known is not None:
+        rows = as_known(rows)
     rows = [r for r in with_content_on(store, rows, day) if _reaches_on(r, day.isoformat())]
     return evaluate(
         key, rows, as_of=day, policy=policy, catalogue=catalogue, measure=measure,

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from strawberry.dataloader import DataLoader
 
+from api.request_work import in_thread
 from graph.store import GraphStore, Row
 from queries.profile import RECORDS_OF, ROLES_HELD, ROLES_IN, SUBJECTS_BY_CODE
 
@@ -36,12 +36,12 @@ def _grouped(store: GraphStore, query: str, codes: Sequence[str]) -> list[list[R
 
 def make_loaders(store: GraphStore) -> Loaders:
     async def subjects(codes: list[str]) -> list[dict[str, Any] | None]:
-        groups = await run_in_threadpool(_grouped, store, SUBJECTS_BY_CODE, codes)
+        groups = await in_thread(_grouped, store, SUBJECTS_BY_CODE, codes)
         return [g[0]["subject"] if g else None for g in groups]
 
     def grouped(query: str) -> DataLoader[str, list[Row]]:
         async def load(codes: list[str]) -> list[list[Row]]:
-            return await run_in_threadpool(_grouped, store, query, codes)
+            return await in_thread(_grouped, store, query, codes)
 
         return DataLoader(load_fn=load)
 

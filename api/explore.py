@@ -40,6 +40,7 @@ from queries.explore import (
     LINK_TYPES,
     LINKS_AMONG,
     LINKS_OF,
+    LINKS_OF_TO,
     SHAREHOLDERS_OF,
     SUBJECTS_BRIEF,
 )
@@ -47,6 +48,7 @@ from queries.roles import REL_TYPES
 from schema.codes import is_external, mask_code
 from schema.errors import InvalidInput, LimitExceeded, NotFound
 from schema.record_view import as_date
+from schema.workdays import china_today
 
 __all__ = [
     "BENEFICIAL_OWNER_SHARE",
@@ -299,6 +301,20 @@ class _Walk:
             self.expanded.add(code)
             self.adjacency.setdefault(code, {})
 
+    def link_hubs_to(self, hubs: Iterable[str], others: Iterable[str]) -> None:
+        """Read the links between capped subjects and ``others``, wherever the cap fell."""
+        hub_list, other_list = sorted(set(hubs)), sorted(set(others))
+        if not hub_list or not other_list:
+            return
+        params = {**self._params(), "codes": hub_list, "others": other_list,
+                  "persons": self.persons}
+        for row in self.store.read(LINKS_OF_TO, params):
+            holder, entity = (
+                (row["code"], row["other"]) if row["outgoing"] else (row["other"], row["code"])
+            )
+            self._add(GraphEdge(row["type"], holder, entity, as_date(row["since"]),
+                                as_date(row["until"]), row["share_ratio"]))
+
     def link_among(self, codes: Sequence[str]) -> None:
         """Read the links whose two ends are both in ``codes`` (subjects not expanded)."""
         if not codes:
@@ -369,6 +385,8 @@ def find_paths(
     levels = {a: 0, b: 0}
     spent = 0
     found: list[list[str]] = []
+    hubs_linked: frozenset[str] = frozenset()
+    reached: frozenset[str] = frozenset()
     while True:
         reach = levels[a] + levels[b]
         exhausted = not frontier[a] or not frontier[b]
@@ -396,10 +414,34 @@ def find_paths(
             seen[n] = level
         frontier[side] = nxt
         levels[side] = level
+        hubs_linked, reached = _link_hubs(walk, hubs_linked, reached, depth[a].keys() | depth[b])
 
+    if not found and walk.capped:
+        raise LimitExceeded(
+            f"paths: no path found among the links read, but {len(walk.capped)} subject(s) "
+            f"on the way have more than {PATH_DEGREE_CAP} links and only that many of each "
+            "were followed, so a path may exist; filter by types or asOf"
+        )
     names = _describe(store, {c for p in found for c in p} - set(ends))
     names.update(ends)
     return [_as_path(walk, p, names) for p in found]
+
+
+def _link_hubs(
+    walk: _Walk, hubs_linked: frozenset[str], reached: frozenset[str], now_reached: set[str]
+) -> tuple[frozenset[str], frozenset[str]]:
+    """Complete what the degree cap left out between hubs and the subjects reached.
+
+    A hub's links are cut at ``PATH_DEGREE_CAP`` in engine order, so a link from a hub to
+    a subject the search has reached could be in no list read (two hubs linked directly
+    were reported as not connected). Each round reads the links of new hubs to every
+    subject reached, and of earlier hubs to the subjects reached since: each pair is
+    asked once, in at most two queries a round, and only when there are hubs.
+    """
+    new_hubs = walk.capped - hubs_linked
+    walk.link_hubs_to(new_hubs, now_reached)
+    walk.link_hubs_to(hubs_linked, now_reached - reached)
+    return frozenset(walk.capped), frozenset(now_reached)
 
 
 def _as_path(walk: _Walk, codes: list[str], names: Mapping[str, GraphNode]) -> GraphPath:
@@ -601,7 +643,7 @@ def control_chain(
     subject = _subjects(store, [company], include_persons)[company]
     if subject.kind == "person":
         return []  # nobody holds shares in a natural person
-    day = (as_of or dt.date.today()).isoformat()
+    day = (as_of or china_today()).isoformat()
 
     holdings: dict[str, list[_Holding]] = {}
     holders: dict[str, _Holder] = {}

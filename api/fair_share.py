@@ -68,6 +68,7 @@ from graphql import (
 from strawberry.types import ExecutionResult
 
 from api.hardening import json_int
+from api.request_work import after_threads
 from schema.errors import LimitExceeded
 
 #: The parse bounds of ``api/hardening.py`` defaults: a document larger than the schema
@@ -368,7 +369,9 @@ class FairShare:
         try:
             return await work
         finally:
-            self.release(key, self._clock() - started)
+            # A request that timed out leaves its threads running until their next
+            # engine read: the turn is the key's until they end (api/request_work.py).
+            after_threads(lambda: self.release(key, self._clock() - started))
 
     def _debt(self, lane: _Lane) -> float:
         return max(lane.debt - (self._clock() - lane.at) * self.share, 0.0)

@@ -26,13 +26,13 @@ from collections.abc import Hashable
 from typing import Any
 
 import strawberry
-from starlette.concurrency import run_in_threadpool
 from strawberry.types import Info
 
 from api.checks import check_key
 from api.context import RequestContext
 from api.graphql_types import ctx_of
 from api.person_guard import guard_person
+from api.request_work import in_thread
 from graph.analytics import Analysis, read_dishonest_subgraph
 from graph.analytics.cache import TtlCache
 from graph.analytics.risk import RiskScore as Risk
@@ -177,8 +177,8 @@ class AnalyticsQuery:
         _bounded("minSize", min_size, 1, MAX_MIN_SIZE)
         _bounded("first", first, 1, MAX_FIRST)
         day = as_of or ctx.today
-        a = await run_in_threadpool(_analysis, ctx, day)
-        found = (await run_in_threadpool(a.communities, min_size))[:first]
+        a = await in_thread(_analysis, ctx, day)
+        found = (await in_thread(a.communities, min_size))[:first]
         out = []
         for i, c in enumerate(found, start=1):
             ctx.touch(*c.members)
@@ -198,8 +198,8 @@ class AnalyticsQuery:
         ctx = ctx_of(info)
         _bounded("first", first, 1, MAX_FIRST)
         day = as_of or ctx.today
-        a = await run_in_threadpool(_analysis, ctx, day)
-        risk = await run_in_threadpool(a.risk)
+        a = await in_thread(_analysis, ctx, day)
+        risk = await in_thread(a.risk)
         out = [_risk_view(a, r, ctx, day) for r in risk.top(first)]
         ctx.count(len(out))
         return out
@@ -213,10 +213,10 @@ class AnalyticsQuery:
         key = check_key(code)
         guard_person(ctx, key)
         day = as_of or ctx.today
-        a = await run_in_threadpool(_analysis, ctx, day)
-        risk = await run_in_threadpool(a.risk)
+        a = await in_thread(_analysis, ctx, day)
+        risk = await in_thread(a.risk)
         if key not in a.sub.graph:
-            rows = await run_in_threadpool(ctx.state.store.read, SUBJECTS_BRIEF,
+            rows = await in_thread(ctx.state.store.read, SUBJECTS_BRIEF,
                                            {"codes": [key]})
             if not rows:
                 raise NotFound(f"no subject with code {shown_code(ctx.caller, key)}")
@@ -243,8 +243,8 @@ class AnalyticsQuery:
         if min_companies < 1:
             raise InvalidInput("minCompanies must be at least 1")
         day = as_of or ctx.today
-        a = await run_in_threadpool(_analysis, ctx, day)
-        found = (await run_in_threadpool(a.key_persons, min_companies))[:first]
+        a = await in_thread(_analysis, ctx, day)
+        found = (await in_thread(a.key_persons, min_companies))[:first]
         out = []
         for i, p in enumerate(found, start=1):
             ctx.touch(p.code, *p.companies)

@@ -13,7 +13,6 @@ import datetime as dt
 from typing import Any
 
 import strawberry
-from starlette.concurrency import run_in_threadpool
 from strawberry.types import Info
 
 from api import exports, related
@@ -21,6 +20,7 @@ from api.checks import check_key
 from api.context import RequestContext
 from api.graphql_types import ctx_of
 from api.person_guard import guard_person
+from api.request_work import in_thread
 from schema.access import can_see_persons, shown_code, shown_org_code
 from schema.errors import LimitExceeded
 
@@ -175,7 +175,7 @@ class ExportQuery:
         key = check_key(code)
         guard_person(ctx, key)
         day = as_of if as_of is not None or include_past else ctx.today
-        found = await run_in_threadpool(
+        found = await in_thread(
             lambda: related.related_parties(
                 ctx.state.store, key, as_of=day, include_past=include_past, first=first,
                 include_persons=can_see_persons(ctx.caller, ctx.state.policy),
@@ -209,7 +209,7 @@ class ExportQuery:
             as_of=source.as_of,
         )
         _guard_source(ctx, req)
-        out = await run_in_threadpool(
+        out = await in_thread(
             lambda: exports.export_graph(
                 ctx.state.store, req, exports.ExportFormat(format),
                 include_persons=can_see_persons(ctx.caller, ctx.state.policy),

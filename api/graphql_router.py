@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import datetime as dt
 import json
 import logging
 import time
@@ -20,6 +19,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from fastapi import Request
+from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError, OperationDefinitionNode
 from starlette.concurrency import run_in_threadpool
 from strawberry.extensions import SchemaExtension
@@ -28,7 +28,7 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.http import process_result as default_process_result
 from strawberry.types import ExecutionResult
 
-from api import fair_share
+from api import fair_share, request_work
 from api.audit import AuditLog, AuditRecord
 from api.context import RequestContext
 from api.dataloaders import make_loaders
@@ -47,6 +47,7 @@ from schema.errors import (
     RequestTimeout,
     Unauthenticated,
 )
+from schema.workdays import china_today
 
 log = logging.getLogger("credit_graph.api")
 
@@ -63,6 +64,8 @@ UNKNOWN_ROLE = "unknown"
 #: refused header named (``api.keys.KeyInfo``, or None when it names none).
 _PENDING_AUTHORIZATION = "pending_authorization"
 _REFUSED_KEY = "refused_key"
+#: Whether the request named its operation (``operationName``).
+_OPERATION_NAMED = "operation_named"
 
 
 def coded(error: CreditGraphError) -> GraphQLError:
@@ -93,6 +96,16 @@ class OperationFacts(SchemaExtension):
         if isinstance(ctx, RequestContext) and ec.graphql_document is not None:
             ops = [d for d in ec.graphql_document.definitions
                    if isinstance(d, OperationDefinitionNode)]
+            if len(ops) > 1 and not ctx.extra.get(_OPERATION_NAMED):
+                # Strawberry runs the first operation; the GraphQL spec (GetOperation)
+                # says a document of several needs operationName, and running one the
+                # caller did not choose (a mutation, say) is worse than refusing.
+                ec.result = GraphQLExecutionResult(data=None, errors=[GraphQLError(
+                    f"the document has {len(ops)} operations: say which one to run in "
+                    "operationName", extensions={"code": "GRAPHQL_VALIDATION_FAILED"},
+                )])
+                yield
+                return
             op = next(
                 (o for o in ops if ec.operation_name is None
                  or (o.name is not None and o.name.value == ec.operation_name)),
@@ -201,6 +214,7 @@ class CreditGraphRouter(GraphQLRouter[dict[str, Any], None]):
         request_data: Any,
     ) -> ExecutionResult:
         ctx: RequestContext = context["ctx"]
+        ctx.extra[_OPERATION_NAMED] = getattr(request_data, "operation_name", None) is not None
         started = time.perf_counter()
         refused = await self._authenticate(ctx) or self._gate(ctx)
         if refused is not None:
@@ -221,12 +235,18 @@ class CreditGraphRouter(GraphQLRouter[dict[str, Any], None]):
                     return ExecutionResult(data=None, errors=[coded(e)])
             ctx.caller = dataclasses.replace(ctx.caller, grants=grants)
         try:
-            result = await asyncio.wait_for(
-                fair_share.admitted(self, ctx, request_data, super().execute_single(
-                    request, request_adapter, sub_response, context, root_value, request_data
-                )),
-                timeout=self._timeout_s,
-            )
+            with request_work.opened() as work:
+                try:
+                    result = await asyncio.wait_for(
+                        fair_share.admitted(self, ctx, request_data, super().execute_single(
+                            request, request_adapter, sub_response, context, root_value,
+                            request_data,
+                        )),
+                        timeout=self._timeout_s,
+                    )
+                except TimeoutError:
+                    work.cancel()  # its threads stop at their next engine read
+                    raise
         except TimeoutError:
             ctx.extra["refused"] = RequestTimeout.code
             self._metrics.record_request(
@@ -323,7 +343,9 @@ def _named_key(keys: KeyResolver, authorization: str | None) -> KeyInfo | None:
 def make_context_getter(audit: Callable[[], AuditLog]) -> Callable[[Request], Any]:
     async def context(request: Request) -> dict[str, Any]:
         state: AppState = request.app.state.cg
-        today = dt.date.today()
+        # China's calendar day, as every period of the regulations counts, whatever the
+        # host's time zone (from 00:00 to 08:00 Beijing time a UTC host is a day behind).
+        today = china_today()
         ctx = RequestContext(
             state=state,
             client=request.client.host if request.client else None,

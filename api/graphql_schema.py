@@ -9,7 +9,6 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from starlette.concurrency import run_in_threadpool
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext, Info
@@ -18,6 +17,7 @@ from api import explore
 from api.check_ids import issue
 from api.checks import check_key, check_sanctions, visible_to
 from api.context import RequestContext
+from api.date_scalar import STRICT_DATE
 from api.graphql_analytics import AnalyticsQuery
 from api.graphql_explore import (
     ControllerView,
@@ -44,9 +44,10 @@ from api.graphql_types import (
     load_subject,
     subject_of,
 )
-from api.keys import grant_authorization
+from api.keys import grant_authorization, withdraw_authorization
 from api.log_masking import mask_name
 from api.person_guard import guard_person
+from api.request_work import in_thread
 from api.search import search_subjects
 from schema import sanctions
 from schema.access import CallerRole, can_see_persons, shown_code
@@ -156,7 +157,7 @@ class CoreQuery:
         self, info: Info[Any, Any], text: str, first: int = 20
     ) -> list[Subject]:
         ctx = ctx_of(info)
-        hits = await run_in_threadpool(
+        hits = await in_thread(
             lambda: search_subjects(
                 ctx.state.store, text, first=first,
                 include_persons=can_see_persons(ctx.caller, ctx.state.policy),
@@ -178,7 +179,7 @@ class CoreQuery:
         as_of: dt.date | None = None,
     ) -> SanctionCheck:
         ctx = ctx_of(info)
-        result = await run_in_threadpool(_run_check, ctx, code, measure, as_of)
+        result = await in_thread(_run_check, ctx, code, measure, as_of)
         ctx.count(1)
         return _view(ctx, result)
 
@@ -208,7 +209,7 @@ class CoreQuery:
                     out.append(e)
             return out
 
-        results = await run_in_threadpool(run_all)
+        results = await in_thread(run_all)
         ctx.count(sum(1 for r in results if isinstance(r, SanctionCheck)))
         return results
 
@@ -235,7 +236,7 @@ class CoreQuery:
         elif caller.role is not CallerRole.OPERATOR:
             raise Forbidden("the audit log is for operators, and for subjects about themselves")
         log = info.context["audit"]()
-        entries = await run_in_threadpool(
+        entries = await in_thread(
             lambda: log.query(subject_code=code, first=first, before_seq=before_seq)
         )
         if code is not None:
@@ -281,7 +282,7 @@ class CoreQuery:
         guard_person(ctx, a)
         guard_person(ctx, b)
         ctx.touch(a, b)  # asked about, whether or not a path is found
-        found = await run_in_threadpool(
+        found = await in_thread(
             lambda: explore.find_paths(
                 ctx.state.store, a, b, max_hops=max_hops, first=first, types=types,
                 as_of=as_of, include_persons=can_see_persons(ctx.caller, ctx.state.policy),
@@ -305,7 +306,7 @@ class CoreQuery:
         key = check_key(code)
         guard_person(ctx, key)
         ctx.touch(key)
-        g = await run_in_threadpool(
+        g = await in_thread(
             lambda: explore.neighborhood(
                 ctx.state.store, key, hops=hops, limit=limit, types=types, as_of=as_of,
                 include_persons=can_see_persons(ctx.caller, ctx.state.policy),
@@ -323,7 +324,7 @@ class CoreQuery:
         key = check_key(code)
         guard_person(ctx, key)
         ctx.touch(key)  # asked about, whether or not it has owners
-        found = await run_in_threadpool(
+        found = await in_thread(
             lambda: explore.control_chain(
                 ctx.state.store, key, as_of=as_of,
                 include_persons=can_see_persons(ctx.caller, ctx.state.policy),
@@ -355,7 +356,7 @@ class CoreQuery:
         else:
             raise Forbidden("only the subject itself or an operator sees its grants")
         assert code is not None
-        rows = await run_in_threadpool(grants_given, ctx.state.store, code)
+        rows = await in_thread(grants_given, ctx.state.store, code)
         ctx.touch(code)
         ctx.count(len(rows))
         return [Grant.of(g, ctx) for g in rows]
@@ -374,7 +375,7 @@ class CoreMutation:
         note: str | None = None,
     ) -> Grant:
         ctx = ctx_of(info)
-        g = await run_in_threadpool(
+        g = await in_thread(
             lambda: grant_authorization(
                 ctx.state.store,
                 ctx.caller,
@@ -386,6 +387,16 @@ class CoreMutation:
             )
         )
         ctx.state.keys.forget_grants(grantee)
+        ctx.touch(g.subject)
+        ctx.count(1)
+        return Grant.of(g, ctx)
+
+    @strawberry.mutation(description="End a grant before its until (the subject itself, or "
+                         "an operator). The grant is kept, marked withdrawn.")
+    async def withdraw_authorization(self, info: Info[Any, Any], id: str) -> Grant:
+        ctx = ctx_of(info)
+        g = await in_thread(withdraw_authorization, ctx.state.store, ctx.caller, id)
+        ctx.state.keys.forget_grants(g.grantee)
         ctx.touch(g.subject)
         ctx.count(1)
         return Grant.of(g, ctx)
@@ -454,6 +465,7 @@ def build_schema(
         mutation=Mutation,
         types=list(TYPES),
         config=schema_config(production),
+        scalar_overrides={dt.date: STRICT_DATE},
         extensions=[
             *schema_extensions(production=production, limits=Limits(max_cost=20_000, costs=costs)),
             # Integrating systems send the same few documents thousands of times a day:

@@ -13,11 +13,11 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
-from starlette.concurrency import run_in_threadpool
 from strawberry.types import Info
 
 from api.context import RequestContext
 from api.keys import GrantInfo
+from api.request_work import in_thread
 from graph.record_versions import with_content_on
 from schema import sanctions
 from schema.access import can_see_persons, can_see_subject, shown_code, shown_org_code
@@ -162,7 +162,7 @@ async def visible_records(
     rows = await ctx.loaders.records.load(key)
     day = as_of or ctx.today
     if as_of is not None:
-        rows = await run_in_threadpool(
+        rows = await in_thread(
             with_content_on, ctx.state.store, [dict(r) for r in rows], day
         )
     out = []
@@ -391,13 +391,19 @@ class AppliedMeasure:
     name: str
     kind: str
     basis_record_id: str
-    via: list[str] = strawberry.field(
-        description="Codes from the checked subject to the record's subject."
-    )
     role: str | None
     valid_from: dt.date
     valid_until: dt.date | None
     legal_basis: str
+    via_codes: strawberry.Private[tuple[str, ...]]
+    via_shown: strawberry.Private[list[str]]
+
+    @strawberry.field(description="Codes from the checked subject to the record's subject.")
+    def via(self, info: Info[Any, Any]) -> list[str]:
+        # The path names the subjects whose records ground the measure: reading it reads
+        # about them, so they are in the request's audit entry (Wuhan Art. 28).
+        ctx_of(info).touch(*self.via_codes)
+        return self.via_shown
 
     @classmethod
     def of(cls, m: sanctions.AppliedMeasure, shown: Shown) -> AppliedMeasure:
@@ -406,7 +412,8 @@ class AppliedMeasure:
             name=m.name,
             kind=m.kind,
             basis_record_id=m.basis_record_id,
-            via=[shown(c) for c in m.via],
+            via_codes=tuple(m.via),
+            via_shown=[shown(c) for c in m.via],
             role=m.role,
             valid_from=m.valid_from,
             valid_until=m.valid_until,
@@ -444,7 +451,15 @@ class SanctionCheck:
     restricted: bool
     measures: list[AppliedMeasure]
     incentives: list[AppliedMeasure]
-    conflicts: list[Conflict]
+    conflict_list: strawberry.Private[list[Conflict]]
+    conflict_codes: strawberry.Private[tuple[str, ...]]
+
+    @strawberry.field(description="Persons barred from office who hold an office role on "
+                      "asOf, and where.")
+    def conflicts(self, info: Info[Any, Any]) -> list[Conflict]:
+        # Each names a person and a company other than the one checked: audited as read.
+        ctx_of(info).touch(*self.conflict_codes)
+        return self.conflict_list
 
     @classmethod
     def of(cls, c: sanctions.SanctionCheck, shown: Shown) -> SanctionCheck:
@@ -460,7 +475,10 @@ class SanctionCheck:
             restricted=c.restricted,
             measures=[AppliedMeasure.of(m, shown) for m in c.measures],
             incentives=[AppliedMeasure.of(m, shown) for m in c.incentives],
-            conflicts=[Conflict.of(x, shown) for x in c.conflicts],
+            conflict_list=[Conflict.of(x, shown) for x in c.conflicts],
+            conflict_codes=tuple(
+                code for x in c.conflicts for code in (x.person_code, x.entity_code)
+            ),
         )
 
 
@@ -476,6 +494,11 @@ class Grant:
     until: dt.date
     granted_by: str
     note: str | None
+    withdrawn_at: str | None = strawberry.field(
+        description="When the subject (or an operator) ended the grant before its until; "
+        "from then on the grantee reads nothing through it."
+    )
+    withdrawn_by: str | None
 
     @classmethod
     def of(cls, g: GrantInfo, ctx: RequestContext) -> Grant:
@@ -487,6 +510,8 @@ class Grant:
             until=g.until,
             granted_by=g.granted_by,
             note=g.note,
+            withdrawn_at=g.withdrawn_at,
+            withdrawn_by=g.withdrawn_by,
         )
 
 

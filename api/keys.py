@@ -25,12 +25,15 @@ from graph.store import GraphStore
 from queries.access import (
     CREATE_GRANT,
     CREATE_KEY,
+    GRANT_BY_ID,
     GRANTS_GIVEN,
     GRANTS_HELD,
     KEY_BY_HASH,
+    KEY_BY_NAME,
     KEY_NAME_TAKEN,
     LIST_KEYS,
     REVOKE_KEY,
+    WITHDRAW_GRANT,
 )
 from schema.access import KEY_ROLES, Caller, CallerRole
 from schema.codes import classify, mask_code
@@ -91,6 +94,19 @@ class KeyInfo:
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def check_new_expiry(expires: dt.date | None, today: dt.date) -> None:
+    """A new key's last day must not be past: such a key would be refused on its first
+    request (``usable_on``), and was printed and stored as if it worked. ``today`` is the
+    day the service checks keys against (``china_today()``); the key still works on its
+    last day, so an expiry of today is allowed. Checked by ``keys create`` before the
+    engine is opened; ``create_key`` itself does not, so tests can make an expired key."""
+    if expires is not None and expires < today:
+        raise InvalidInput(
+            f"--expires: {expires.isoformat()} is in the past (today is {today.isoformat()}); "
+            "give the last day the key should work. No key was created"
+        )
 
 
 def create_key(
@@ -276,6 +292,8 @@ class GrantInfo:
     granted_by: str
     granted_at: str
     note: str | None
+    withdrawn_at: str | None = None
+    withdrawn_by: str | None = None
 
 
 def _grant(props: dict[str, Any]) -> GrantInfo:
@@ -288,6 +306,8 @@ def _grant(props: dict[str, Any]) -> GrantInfo:
         granted_by=str(props["granted_by"]),
         granted_at=str(props["granted_at"]),
         note=props.get("note"),
+        withdrawn_at=props.get("withdrawn_at"),
+        withdrawn_by=props.get("withdrawn_by"),
     )
 
 
@@ -317,8 +337,11 @@ def grant_authorization(
         raise InvalidInput(f"until: {until.isoformat()} is in the past")
     if until > today + dt.timedelta(days=366 * 5):
         raise InvalidInput("until: a grant lasts at most five years")
-    if not store.read(KEY_NAME_TAKEN, {"name": grantee}):
-        raise NotFound(f"no key named {grantee!r}")
+    found = store.read(KEY_BY_NAME, {"name": grantee})
+    if not found or not KeyInfo.of(found[0]["key"]).usable_on(today):
+        # A revoked or expired key reads nothing; a grant to it would wake if the key
+        # were ever given back, without the subject being asked again.
+        raise NotFound(f"no key in use named {grantee!r}")
     rows = store.write_one(
         CREATE_GRANT,
         {
@@ -333,6 +356,23 @@ def grant_authorization(
         },
     )
     return _grant(rows[0]["grant"])
+
+
+def withdraw_authorization(store: GraphStore, caller: Caller, grant_id: str) -> GrantInfo:
+    """The subject (or an operator) ends a grant before its ``until``: consent given can
+    be withdrawn (PIPL Art. 15), and a subject that changes banks should not have to wait
+    for the old one's grant to run out. The grant is kept, marked, so ``grants`` still
+    shows who could read the records and until when. Withdrawing twice changes nothing.
+    """
+    if caller.role not in (CallerRole.SUBJECT, CallerRole.OPERATOR):
+        raise Forbidden("only the subject itself or an operator may withdraw an authorisation")
+    rows = store.read(GRANT_BY_ID, {"id": grant_id})
+    if not rows or (caller.role is CallerRole.SUBJECT
+                    and rows[0]["grant"]["subject"] != caller.subject_code):
+        # Another subject's grant is answered as no grant at all: its id says nothing.
+        raise NotFound(f"no authorisation {grant_id!r} given by this subject")
+    done = store.write_one(WITHDRAW_GRANT, {"id": grant_id, "by": caller.label, "now": _now()})
+    return _grant(done[0]["grant"])
 
 
 def grants_given(store: GraphStore, subject: str) -> list[GrantInfo]:

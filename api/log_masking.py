@@ -11,19 +11,15 @@ import re
 from collections.abc import Callable
 
 from schema.access import Caller, reveals_id
-from schema.codes import mask_id_number
+from schema.codes import ID_RUN, mask_id_number
 
 ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
 
 
-#: A run of digits inside a name (``Q32068419800719257X``, ``check_320684...``): in a
-#: GraphQL name letters, digits and ``_`` are glued together, so ``ID_NUMBER``'s word
-#: boundaries never see it. 15 digits and more: first-generation ID numbers have 15; a
-#: name has no other use for so many.
-ID_RUN_IN_NAME = re.compile(r"\d{15,}[Xx]?")
-
-
 def mask_text(text: str) -> str:
+    """A log line or an error message with free-standing ID numbers masked. Word
+    boundaries keep hex digests and similar tokens intact; caller-typed text, where an
+    ID number may be glued to words, goes through ``mask_name`` instead."""
     return ID_NUMBER.sub(lambda m: mask_id_number(m.group(0)), text)
 
 
@@ -31,7 +27,7 @@ def mask_name(name: str) -> str:
     """A caller-chosen name (a GraphQL operation name) with every ID-number-like digit
     run masked, wherever it sits in the name. The caller picks the name, so it may carry
     an ID number, and the name is kept (audit log) and exposed (``/metrics``, public).
-    Also another key's purpose as a subject reads it in its audit log."""
+    Also a key's name and purpose as the audit log stores them."""
     return mask_id_runs(name, keep=lambda _run: False)
 
 
@@ -43,7 +39,7 @@ def mask_id_runs(text: str, *, keep: Callable[[str], bool]) -> str:
     (only ``subjectCode`` was masked), and anyone may write an ID number into it; the
     run is found as in ``mask_name`` because a Chinese sentence glues digits to words.
     """
-    return ID_RUN_IN_NAME.sub(
+    return ID_RUN.sub(
         lambda m: m.group(0) if keep(m.group(0)) else mask_id_number(m.group(0)), text
     )
 

@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1, le=64)
     #: A GraphQL request running longer than this is answered with ``TIMEOUT``.
     request_timeout_s: float = Field(default=10.0, gt=0, le=600)
+    #: A larger GraphQL request body is refused unread (``api/body_limit.py``).
+    max_body_bytes: int = Field(default=1024**2, ge=64 * 1024)
     #: Per key (per client address for the public): sustained requests per second ...
     rate_limit_per_s: float = Field(default=200.0, gt=0)
     #: ... and the burst allowed above it.

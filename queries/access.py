@@ -10,6 +10,11 @@ MATCH (k:ApiKey {name: $name})
 RETURN k.name AS name
 """
 
+KEY_BY_NAME = """
+MATCH (k:ApiKey {name: $name})
+RETURN properties(k) AS key
+"""
+
 CREATE_KEY = """
 CREATE (k:ApiKey {name: $name, hash: $hash, role: $role, subject: $subject, unit: $unit,
                   created_at: $now, expires: $expires})
@@ -39,9 +44,21 @@ CREATE (g:Grant {id: $id, subject: $subject, grantee: $grantee, since: $since, u
 RETURN properties(g) AS grant
 """
 
+GRANT_BY_ID = """
+MATCH (g:Grant {id: $id})
+RETURN properties(g) AS grant
+"""
+
+WITHDRAW_GRANT = """
+MATCH (g:Grant {id: $id})
+SET g.withdrawn_by = coalesce(g.withdrawn_by, $by),
+    g.withdrawn_at = coalesce(g.withdrawn_at, $now)
+RETURN properties(g) AS grant
+"""
+
 GRANTS_HELD = """
 MATCH (g:Grant {grantee: $grantee})
-WHERE g.revoked_at IS NULL AND g.since <= $today AND g.until >= $today
+WHERE g.withdrawn_at IS NULL AND g.since <= $today AND g.until >= $today
 RETURN DISTINCT g.subject AS subject
 """
 

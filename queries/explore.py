@@ -56,6 +56,24 @@ WITH c, collect([n.code, type(r), startNode(r) = s, r.since, r.until, r.share_ra
 RETURN c AS code, size(links) AS degree, links[..$cap] AS links
 """
 
+# The links of hubs (subjects whose links LINKS_OF cut at $cap) to subjects in $others: a
+# path search reads them so that a link the cut left out, between a hub and a subject
+# the search has reached, is not lost (two hubs linked directly were "not connected").
+LINKS_OF_TO = """
+UNWIND $codes AS c
+MATCH (s:Subject {code: c})
+      -[r:LEGAL_REPRESENTATIVE_OF|PRINCIPAL_OF|DIRECTOR_OF|SUPERVISOR_OF|MANAGER_OF|SHAREHOLDER_OF|BRANCH_OF]-
+      (n:Subject)
+WITH c, s, r, n
+WHERE n.code IN $others
+  AND type(r) IN $types
+  AND coalesce(r.since, $min_date) <= $latest_start
+  AND coalesce(r.until, $max_date) >= $earliest_end
+  AND ($persons OR NOT n:Person)
+RETURN c AS code, n.code AS other, type(r) AS type, startNode(r) = s AS outgoing,
+       r.since AS since, r.until AS until, r.share_ratio AS share_ratio
+"""
+
 # The links between subjects that are all on the outer ring of a neighbourhood (their own
 # links were not read): outgoing only, so each one comes back once.
 LINKS_AMONG = """

@@ -22,6 +22,7 @@ from typing import Literal
 from stdnum.cn import ric
 
 from schema.errors import InvalidCode
+from schema.workdays import china_today
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 # GB 32100-2015 table 1: registration authority codes (position 1).
@@ -74,12 +75,22 @@ def shown_invalid(value: str) -> str:
 
     A USCC is public and shown as typed, so the caller can spot the typo; a value that
     may be an ID number, mistyped or given where a USCC was expected, is masked like
-    one; a value too long to be a code is not shown.
+    one; a value too long to be a code is not shown. A value of another length is no one
+    code, but may hold ID numbers (``身份证3206…``, two numbers in one cell): every run of
+    15 digits or more in it (``ID_RUN``) is masked.
     """
     v = value.strip()
     if len(v) > SHOWN_MAX:
         return f"a value of {len(v)} characters"
-    return mask_id_number(v) if _id_like(v) else v
+    if 15 <= len(v) <= 20:
+        # One code, mistyped: a value with an ID number's shape is masked whole, a USCC
+        # (17 digits and a letter is a common one) is shown as typed. Text around digits
+        # (``身份证`` and a first-generation number) is no code: its runs are masked.
+        if _id_like(v):
+            return mask_id_number(v)
+        if v.isascii() and v.isalnum():
+            return v
+    return ID_RUN.sub(lambda m: mask_id_number(m.group()), v)
 
 
 def mask_id_number(value: str) -> str:
@@ -94,8 +105,10 @@ def mask_id_number(value: str) -> str:
     return v[:3] + "*" * (len(v) - 7) + v[-4:]
 
 
-#: An ID number inside other text: 17 digits and a digit or X, or a first-generation 15.
-_ID_RUN = re.compile(r"(?<![0-9])(?:[0-9]{17}[0-9Xx]|[0-9]{15})(?![0-9])")
+#: An ID number inside other text, wherever it sits: in a name or a Chinese sentence
+#: letters, digits and ``_`` are glued to it, so word boundaries would miss it. 15 digits
+#: and more: first-generation ID numbers have 15, and text has no other use for so many.
+ID_RUN = re.compile(r"\d{15,}[Xx]?")
 
 
 def mask_code(value: str) -> str:
@@ -107,7 +120,7 @@ def mask_code(value: str) -> str:
     """
     if is_external(value.strip()):
         # An FtM id may carry an ID number (``cn-ric-3206...``): mask that run only.
-        return _ID_RUN.sub(lambda m: mask_id_number(m.group()), value.strip())
+        return ID_RUN.sub(lambda m: mask_id_number(m.group()), value.strip())
     v = value.strip().upper()
     if len(v) == 18 and v[:17].isdigit():
         try:
@@ -238,7 +251,7 @@ def validate_person_id(
     value: str, field: str = "code", today: dt.date | None = None
 ) -> PersonIdInfo:
     """Validate an 18-digit resident ID number; errors show the value masked."""
-    return _person_id_cached(value, field, today or dt.date.today())
+    return _person_id_cached(value, field, today or china_today())
 
 
 def _validate_person_id(value: str, field: str, today: dt.date) -> PersonIdInfo:

@@ -372,6 +372,8 @@ def test_id_numbers_never_reach_the_files_in_clear(tmp_path: Path) -> None:
     log = AuditLog(tmp_path)
     log.append(rec([PERSON_P, ENTITY_A], purpose=f"核查 {PERSON_Q} 的关联人"))
     log.append(rec([PERSON_Q.lower()], key=f"key-of-{PERSON_P}"))
+    # Glued to letters or an underscore, as a purpose or a key name is often typed.
+    log.append(rec([ENTITY_A], purpose=f"ID{PERSON_P}核查", key=f"bank_{PERSON_Q}"))
 
     def everything() -> bytes:
         return b"".join(f.read_bytes() for f in sorted(tmp_path.iterdir()) if f.is_file())

@@ -28,6 +28,7 @@ from loaders.demo import DEMO_SUBMITTED_AT
 from loaders.pipeline import load_files
 from schema.codes import mask_code
 from schema.policy import load_policy
+from schema.workdays import china_today
 from tests.api_client import make_key
 from tests.browser_pages import Watch, watched_page
 from tests.builders import entity, person, person_code, role, uscc_code
@@ -71,7 +72,7 @@ def site(engine: EmbeddedEngine, tmp_path_factory: pytest.TempPathFactory) -> It
     tmp = tmp_path_factory.mktemp("webfix-load")
     try:
         summary = load_files(store, [DEMO], policy=NANTONG, provider="demo",
-                             today=dt.date.today(), rejects_to=tmp / "demo.rejects.jsonl",
+                             today=china_today(), rejects_to=tmp / "demo.rejects.jsonl",
                              submitted_at=DEMO_SUBMITTED_AT)
         assert summary.rejected_total == 0, summary.as_dict()
         assert mask_code(P_OLD) == mask_code(P_YOUNG) and P_OLD != P_YOUNG
@@ -85,7 +86,7 @@ def site(engine: EmbeddedEngine, tmp_path_factory: pytest.TempPathFactory) -> It
         extra.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
                          encoding="utf-8")
         summary = load_files(store, [extra], policy=NANTONG, provider="t",
-                             today=dt.date.today(), rejects_to=tmp / "extra.rejects.jsonl")
+                             today=china_today(), rejects_to=tmp / "extra.rejects.jsonl")
         assert summary.rejected_total == 0, summary.as_dict()
 
         def ftm(eid: str, schema: str, **props: Any) -> dict[str, Any]:
@@ -103,7 +104,7 @@ def site(engine: EmbeddedEngine, tmp_path_factory: pytest.TempPathFactory) -> It
         ftm_file.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entities),
                             encoding="utf-8")
         summary = load_files(store, [ftm_file], policy=NANTONG, provider="os", fmt="ftm",
-                             today=dt.date.today(), rejects_to=tmp / "ftm.rejects.jsonl")
+                             today=china_today(), rejects_to=tmp / "ftm.rejects.jsonl")
         assert summary.rejected_total == 0, summary.as_dict()
         agency = make_key(store, "agency", "web-fixes-agency", unit="market_regulation")
         settings = load_settings(data_dir=tmp_path_factory.mktemp("webfix-data"),

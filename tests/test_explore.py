@@ -30,6 +30,7 @@ from graph.store import GraphStore
 from loaders.pipeline import load_files
 from schema.errors import InvalidCode, InvalidInput, LimitExceeded, NotFound
 from schema.policy import load_policy
+from schema.workdays import china_today
 from tests.builders import entity, person, person_code, role, uscc_code
 
 NANTONG = load_policy("nantong")
@@ -42,7 +43,7 @@ UNKNOWN = uscc_code(999)
 
 def load(store: GraphStore, write_jsonl: Any, rows: list[dict[str, Any]]) -> None:
     path: Path = write_jsonl(rows)
-    summary = load_files(store, [path], policy=NANTONG, provider="test", today=dt.date.today())
+    summary = load_files(store, [path], policy=NANTONG, provider="test", today=china_today())
     assert summary.exit_code == 0, summary.as_dict()
 
 

@@ -21,6 +21,7 @@ from graph.store import GraphStore
 from loaders.pipeline import load_files
 from schema.codes import mask_code
 from schema.policy import load_policy
+from schema.workdays import china_today
 from tests.api_client import Callers, Client, make_key
 from tests.builders import entity, person, person_code, record, role, uscc_code
 from tests.live_server import serve_in_thread
@@ -58,7 +59,7 @@ def callers(
         record("nid-shared", P_YOUNG, "2026-03-01", disclosure="shared"),
     ]
     summary = load_files(store, [write_jsonl(rows)], policy=load_policy("nantong"),
-                         provider="t", today=dt.date.today())
+                         provider="t", today=china_today())
     assert summary.rejected_total == 0, summary.as_dict()
     agency = make_key(store, "agency", "regulator", unit="market_regulation")
     operator = make_key(store, "operator", "ops")

@@ -20,6 +20,7 @@ from graph.store import GraphStore
 from loaders.pipeline import load_files
 from schema.codes import mask_code
 from schema.policy import load_policy
+from schema.workdays import china_today
 from tests.api_client import Callers, Client, make_key
 from tests.builders import entity, person, person_code, role, uscc_code
 from tests.live_server import serve_in_thread
@@ -69,7 +70,7 @@ def callers(
         role(C, HOLD, "shareholder", "2016-05-01", share_ratio=0.3),
     ]
     load_files(store, [write_jsonl(rows)], policy=load_policy("wuhan"), provider="t",
-               today=dt.date.today())
+               today=china_today())
     agency = make_key(store, "agency", "regulator", unit="market_regulation")
     operator = make_key(store, "operator", "ops")
     settings = load_settings(data_dir=tmp_path / "data", policy="wuhan")

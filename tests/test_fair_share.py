@@ -5,7 +5,6 @@ driven step by step with a hand-moved clock (no timing assertions)."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import inspect
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +24,7 @@ from graph.store import GraphStore
 from loaders.pipeline import load_files
 from schema.errors import LimitExceeded
 from schema.policy import load_policy
+from schema.workdays import china_today
 from tests.api_client import Client, make_key
 from tests.builders import entity, person, person_code, role, uscc_code
 from tests.live_server import serve_in_thread
@@ -63,7 +63,7 @@ def service(
         role(C, A, "shareholder", "2018-01-01", share_ratio=0.5),
     ]
     load_files(store, [write_jsonl(rows)], policy=load_policy("nantong"), provider="t",
-               today=dt.date.today())
+               today=china_today())
     flooder = make_key(store, "agency", "flooder")
     other = make_key(store, "agency", "procurement")
     # A share so small that one heavy request leaves the key in debt for days, no
@@ -151,7 +151,7 @@ def test_with_the_fair_share_off_every_heavy_request_is_answered(
             role(A, P, "legal_representative", "2018-01-01"),
             role(B, P, "director", "2019-01-01")]
     load_files(store, [write_jsonl(rows)], policy=load_policy("nantong"), provider="t",
-               today=dt.date.today())
+               today=china_today())
     key, other = make_key(store, "agency", "analyst"), make_key(store, "agency", "other")
     settings = load_settings(data_dir=tmp_path / "data", fair_share=False,
                              fair_share_busy_share=1e-6, fair_share_busy_burst_s=0,

@@ -18,11 +18,12 @@ from api.settings import load_settings
 from graph.store import GraphStore
 from loaders.pipeline import load_files
 from schema.policy import load_policy
+from schema.workdays import china_today
 from tests.api_client import make_key
 from tests.builders import entity, person, person_code, record, role, uscc_code
 from tests.live_server import serve_in_thread
 
-TODAY = dt.date.today()
+TODAY = china_today()
 DAY = (TODAY - dt.timedelta(days=30)).isoformat()
 CLEAN, DIRTY, OTHER = uscc_code(601), uscc_code(602), uscc_code(603)
 REP = person_code(604)

@@ -17,11 +17,13 @@ from typing import Any
 import pytest
 
 from api.app import create_app
+from api.keys import revoke_key
 from api.settings import load_settings
 from graph.store import GraphStore
 from loaders.pipeline import load_files
 from schema.codes import mask_code
 from schema.policy import load_policy
+from schema.workdays import china_today
 from tests.api_client import Client, make_key
 from tests.builders import (
     codes_of_both_kinds,
@@ -36,7 +38,7 @@ from tests.live_server import serve_in_thread
 
 CO = uscc_code(501)
 REP = person_code(502)
-TODAY = dt.date.today()
+TODAY = china_today()
 DAY = (TODAY - dt.timedelta(days=60)).isoformat()
 
 PUB, AUTH, SHARED, LIM, OWN = "t:PUB", "t:AUTH", "t:SHARED", "t:LIM", "t:RP"
@@ -249,6 +251,43 @@ def test_grants_expire_and_only_the_subject_grants(world: World) -> None:
     world["operator"].data(q, {"until": until, "s": CO})
     subject = world["env"].data(PROFILE, {"code": CO})["subject"]
     assert AUTH in {r["uid"] for r in subject["records"]}
+
+
+GRANTS = "{ grants { id grantee until withdrawnAt withdrawnBy } }"
+WITHDRAW = "mutation($id: String!) { withdrawAuthorization(id: $id) { grantee withdrawnAt } }"
+
+
+def test_the_subject_withdraws_a_grant_and_the_grantee_reads_no_more(
+    world: World, store: GraphStore
+) -> None:
+    def bank_sees_auth() -> bool:
+        subject = world["bank"].data(PROFILE, {"code": CO})["subject"]
+        return AUTH in {r["uid"] for r in subject["records"]}
+
+    assert bank_sees_auth()
+    (grant,) = world["subject_co"].data(GRANTS)["grants"]
+    assert grant["grantee"] == "bank" and grant["withdrawnAt"] is None
+    # Nobody else may end it; another subject is told there is no such grant.
+    assert world["subject_rep"].error_code(WITHDRAW, {"id": grant["id"]}) == "NOT_FOUND"
+    assert world["tax"].error_code(WITHDRAW, {"id": grant["id"]}) == "FORBIDDEN"
+    assert bank_sees_auth()
+    done = world["subject_co"].data(WITHDRAW, {"id": grant["id"]})["withdrawAuthorization"]
+    assert done["grantee"] == "bank" and done["withdrawnAt"]
+    assert not bank_sees_auth()
+    # Kept, marked; withdrawing again changes nothing.
+    again = world["subject_co"].data(WITHDRAW, {"id": grant["id"]})["withdrawAuthorization"]
+    assert again["withdrawnAt"] == done["withdrawnAt"]
+    (kept,) = world["subject_co"].data(GRANTS)["grants"]
+    assert (kept["withdrawnAt"], kept["withdrawnBy"]) == (done["withdrawnAt"], "co-self")
+
+
+def test_a_grant_to_a_revoked_key_is_refused(world: World, store: GraphStore) -> None:
+    revoke_key(store, "env-bureau")
+    q = ("mutation($until: Date!) { grantAuthorization(grantee: \"env-bureau\", "
+         "until: $until) { id } }")
+    until = (TODAY + dt.timedelta(days=10)).isoformat()
+    assert world["subject_co"].error_code(q, {"until": until}) == "NOT_FOUND"
+    assert len(world["subject_co"].data(GRANTS)["grants"]) == 1  # only the bank's
 
 
 SEARCH = "query($t: String!) { searchSubjects(text: $t) { code name kind } }"

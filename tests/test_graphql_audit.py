@@ -23,13 +23,14 @@ from graph.store import GraphStore
 from loaders.pipeline import load_files
 from schema.codes import mask_code
 from schema.policy import load_policy
+from schema.workdays import china_today
 from tests.api_client import Client, make_key
 from tests.builders import entity, person, person_code, record, role, uscc_code
 from tests.live_server import serve_in_thread
 
 CO = uscc_code(701)
 REP = person_code(702)
-DAY = (dt.date.today() - dt.timedelta(days=10)).isoformat()
+DAY = (china_today() - dt.timedelta(days=10)).isoformat()
 CHECK = "query Check($c: String!) { checkSanctions(code: $c) { restricted } }"
 
 
@@ -57,7 +58,7 @@ def served(
         record("A1", CO, DAY, severity="serious", list="black"),
     ]
     load_files(store, [write_jsonl(rows)], policy=load_policy("nantong"), provider="t",
-               today=dt.date.today())
+               today=china_today())
     keys = {
         "agency": make_key(store, "agency", "bid-platform", unit="finance"),
         "operator": make_key(store, "operator", "ops"),
@@ -90,6 +91,23 @@ def test_one_entry_per_request_with_its_content(served: Served) -> None:
         assert log.verify().ok
     raw = b"".join(p.read_bytes() for p in served.audit_dir.iterdir() if p.is_file())
     assert REP.encode() not in raw
+
+
+def test_a_check_that_shows_its_path_and_conflicts_audits_the_subjects_they_name(
+    served: Served,
+) -> None:
+    shown = """query Why($c: String!) { checkSanctions(code: $c) {
+      measures { via } conflicts { personCode entityCode } } }"""
+    answer = served.agency.data(shown, {"c": REP})["checkSanctions"]
+    assert [CO] in [m["via"][1:] for m in answer["measures"]]
+    assert answer["conflicts"][0]["entityCode"] == CO
+    served.agency.data(CHECK, {"c": REP})  # the verdict alone names no one else
+    with served.log() as log:
+        newest, first = log.query(first=2)
+        assert first.operation == "Why" and first.subjects == sorted([mask_code(REP), CO])
+        assert newest.operation == "Check" and newest.subjects == [mask_code(REP)]
+        # The company can learn who read about it through its representative's check.
+        assert [e.operation for e in log.query(subject_code=CO, first=5)] == ["Why"]
 
 
 def test_refused_requests_are_audited_too(served: Served) -> None:

@@ -15,11 +15,12 @@ from api.settings import load_settings
 from graph.store import GraphStore, Params, Row, Statement
 from loaders.pipeline import load_files
 from schema.policy import load_policy
+from schema.workdays import china_today
 from tests.api_client import Client, make_key
 from tests.builders import entity, person, person_code, record, role, uscc_code
 from tests.live_server import serve_in_thread
 
-DAY = (dt.date.today() - dt.timedelta(days=20)).isoformat()
+DAY = (china_today() - dt.timedelta(days=20)).isoformat()
 N = 100
 
 
@@ -84,7 +85,7 @@ def served(
             record(f"R{i}", co, DAY, severity="general"),
         ]
     load_files(store, [write_jsonl(rows)], policy=load_policy("nantong"), provider="t",
-               today=dt.date.today())
+               today=china_today())
     key = make_key(store, "agency", "analyst")
     counting = CountingStore(store)
     settings = load_settings(data_dir=tmp_path / "data", policy="nantong")

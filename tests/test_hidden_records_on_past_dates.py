@@ -17,12 +17,13 @@ from api.settings import load_settings
 from graph.store import GraphStore
 from loaders.pipeline import load_files
 from schema.policy import load_policy
+from schema.workdays import china_today
 from tests.api_client import Client, make_key
 from tests.builders import entity, record, uscc_code
 from tests.live_server import serve_in_thread
 
 CO = uscc_code(951)
-TODAY = dt.date.today()
+TODAY = china_today()
 #: Nantong: a general record is disclosed for 1 year from its decision
 OLD = (TODAY - dt.timedelta(days=500)).isoformat()
 PAST = (TODAY - dt.timedelta(days=450)).isoformat()

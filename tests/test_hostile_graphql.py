@@ -46,6 +46,7 @@ from api.settings import load_settings
 from graph.store import GraphStore
 from loaders.demo import load_demo
 from schema.policy import load_policy
+from schema.workdays import china_today
 from tests.api_client import Client, make_key
 from tests.hostile_payloads import PAYLOADS, UNSTORABLE
 from tests.live_server import serve_in_thread
@@ -202,6 +203,9 @@ MALFORMED: dict[str, tuple[bytes, str]] = {
         b'{"query": "query A { whoami { role } }", "operationName": "B"}', _JSON
     ),
     "two anonymous operations": (b'{"query": "{ whoami { role } } { whoami { role } }"}', _JSON),
+    "two named operations, none chosen": (
+        b'{"query": "query A { whoami { role } } query B { whoami { role } }"}', _JSON
+    ),
     "subscription": (b'{"query": "subscription { whoami { role } }"}', _JSON),
     "empty body": (b"", _JSON),
     "empty object": (b"{}", _JSON),
@@ -439,7 +443,7 @@ def test_injection_in_objections_is_stored_verbatim(served: Served) -> None:
 def test_injection_in_grant_notes_is_stored_verbatim(served: Served) -> None:
     client = served.client(served.operator)
     codes = _real_codes(served.store)
-    until = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+    until = (china_today() + dt.timedelta(days=30)).isoformat()
     deltas = []
     for text in ["授权说明", *PAYLOADS]:
         before = _graph_census(served.store)
@@ -528,7 +532,7 @@ def test_text_no_engine_can_hold_is_refused_and_writes_nothing(
               else _records(served.store, 1, negative=mutation == "fileObjection")[0])
     before = _graph_census(served.store)
     for text in UNSTORABLE:
-        until = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+        until = (china_today() + dt.timedelta(days=30)).isoformat()
         r = served.post(UNSTORABLE_WRITES[mutation], {"r": target, "t": text, "u": until})
         body = _assert_coded(r)
         assert body is not None and body["errors"][0]["extensions"]["code"] == "INVALID_INPUT"

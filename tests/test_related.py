@@ -3,7 +3,6 @@ owners and address, as of a date, and only what the caller may see (Wuhan Art. 1
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from graph.store import GraphStore
 from loaders.pipeline import load_files
 from schema.codes import mask_code
 from schema.policy import load_policy
+from schema.workdays import china_today
 from tests.api_client import Callers, Client, make_key
 from tests.builders import entity, person, person_code, role, uscc_code
 from tests.live_server import serve_in_thread
@@ -71,7 +71,7 @@ def callers(
         rows.append(entity(code, f"壳公司{i:03d}有限公司"))
         rows.append(role(code, NOMINEE, "supervisor", "2020-01-01"))
     load_files(store, [write_jsonl(rows)], policy=load_policy("wuhan"), provider="t",
-               today=dt.date.today())
+               today=china_today())
     agency = make_key(store, "agency", "regulator", unit="market_regulation")
     operator = make_key(store, "operator", "ops")
     settings = load_settings(data_dir=tmp_path / "data", policy="wuhan")

@@ -14,7 +14,6 @@ Content-Security-Policy refuses anything else (a refusal would fail the test).
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import uuid
 from collections.abc import Iterator
@@ -32,6 +31,7 @@ from graph.falkor_store import FalkorStore
 from loaders.demo import DEMO_SUBMITTED_AT
 from loaders.pipeline import load_files
 from schema.policy import load_policy
+from schema.workdays import china_today
 from tests.api_client import make_key
 from tests.browser_pages import Watch, watched_page
 from tests.live_server import serve_in_thread
@@ -70,7 +70,7 @@ def demo_store(
     try:
         rejects = tmp_path_factory.mktemp("web-load") / "demo.rejects.jsonl"
         summary = load_files(store, [DEMO], policy=load_policy("nantong"), provider="demo",
-                             today=dt.date.today(), rejects_to=rejects,
+                             today=china_today(), rejects_to=rejects,
                              submitted_at=DEMO_SUBMITTED_AT)
         assert summary.rejected_total == 0, summary.as_dict()
         yield store, make_key(store, "operator", "web-explorer-test")
