@@ -299,8 +299,20 @@ def generate(
 ) -> None:
     """Write a synthetic, realistic province in the interchange format."""
     from api.progress import row_progress
+    from loaders.formats import detect_format
     from loaders.generator import generate as run_generate
 
+    # The generator writes JSON Lines only: under another extension ``load`` would read
+    # the file as that format and reject every row (``x.csv`` read as CSV).
+    try:
+        fmt = detect_format(out)
+    except ValueError:
+        fmt = None
+    if fmt != "jsonl" and not out.is_dir():  # a directory: "cannot write" says more
+        raise InvalidInput(
+            f"--out: {out.name} is not a JSON Lines name; generate writes JSON Lines, "
+            "so name the file .jsonl or .ndjson (load reads a file by its extension)"
+        )
     # The file is renamed into place only when complete (loaders/generator.py): stopped
     # or failed, --out is left as it was.
     try:

@@ -20,7 +20,7 @@ from rich.table import Table
 
 from graph.store import GraphStore
 from queries.provenance import PROVIDER_DISCIPLINE, PROVIDER_LATENESS
-from schema.workdays import china_day, china_today
+from schema.workdays import CHINA_TIME, china_day, china_time, china_today
 
 WARNINGS_FILE = (
     Path(__file__).resolve().parent.parent / "schema" / "data" / "provider_warnings.yaml"
@@ -51,13 +51,16 @@ def thresholds() -> Thresholds:
 @dataclass(frozen=True)
 class ProviderStanding:
     provider: str
+    #: files sent (a file loaded again is the same submission)
+    submissions: int
+    #: load runs of them, reloads included
     runs: int
     rows_read: int
     rows_rejected: int
     deadline_records: int
     late_records: int
     last_run: str | None
-    #: the first run of the provider's latest new submission: what silence counts from
+    #: when the provider sent its latest submission, China time: what silence counts from
     last_submission: str | None
     reject_rate: float
     late_rate: float
@@ -81,6 +84,32 @@ def _within(band: _Band, reject: float, late: float, days: int | None) -> list[s
     return problems
 
 
+def _time(value: Any) -> dt.datetime | None:
+    return china_time(dt.datetime.fromisoformat(str(value))) if value else None
+
+
+def _latest(times: list[dt.datetime | None]) -> str | None:
+    known = [t for t in times if t is not None]
+    return max(known).astimezone(CHINA_TIME).isoformat() if known else None
+
+
+def standing_row(provider: str, submissions: list[dict[str, Any]]) -> dict[str, Any]:
+    """One provider's figures from its submissions (``PROVIDER_DISCIPLINE``: one row
+    each). Silence counts from when the provider sent its latest file, not from when the
+    platform loaded it: a backlog of old files loaded today is no sign of a provider
+    that reports on time. Times are compared as times: they are stored with the offset
+    they were given in (UTC by default, Beijing time for a naive ``--submitted-at``)."""
+    return {
+        "provider": provider,
+        "submissions": len(submissions),
+        "runs": sum(int(s["runs"]) for s in submissions),
+        "rows_read": sum(int(s["rows_read"] or 0) for s in submissions),
+        "rows_rejected": sum(int(s["rows_rejected"] or 0) for s in submissions),
+        "last_submission": _latest([_time(s["submitted_at"]) for s in submissions]),
+        "last_run": _latest([_time(s["last_run"]) for s in submissions]),
+    }
+
+
 def rate(row: dict[str, Any], today: dt.date) -> ProviderStanding:
     t = thresholds()
     read = int(row["rows_read"] or 0)
@@ -96,6 +125,7 @@ def rate(row: dict[str, Any], today: dt.date) -> ProviderStanding:
     light = "green" if not green else "yellow" if not yellow else "red"
     return ProviderStanding(
         provider=str(row["provider"]),
+        submissions=int(row["submissions"]),
         runs=int(row["runs"]),
         rows_read=read,
         rows_rejected=rejected,
@@ -112,9 +142,13 @@ def rate(row: dict[str, Any], today: dt.date) -> ProviderStanding:
 
 def provider_report(store: GraphStore, today: dt.date | None = None) -> list[ProviderStanding]:
     late = {r["provider"]: r for r in store.read(PROVIDER_LATENESS)}
+    by_provider: dict[str, list[dict[str, Any]]] = {}
+    for sub in store.read(PROVIDER_DISCIPLINE, {"finished": "finished"}):
+        by_provider.setdefault(str(sub["provider"]), []).append(sub)
     report = []
-    for row in store.read(PROVIDER_DISCIPLINE, {"finished": "finished"}):
-        counts = late.get(row["provider"], {})
+    for provider, submissions in sorted(by_provider.items()):
+        row = standing_row(provider, submissions)
+        counts = late.get(provider, {})
         row["deadline_records"] = counts.get("deadline_records")
         row["late_records"] = counts.get("late_records")
         report.append(rate(row, today or china_today()))
@@ -123,14 +157,15 @@ def provider_report(store: GraphStore, today: dt.date | None = None) -> list[Pro
 
 def render_report(report: list[ProviderStanding]) -> None:
     table = Table(title=f"Providers' submissions ({thresholds().article})")
-    for col in ("provider", "light", "runs", "rows", "rejected", "late", "last submission",
-                "why"):
+    for col in ("provider", "light", "files", "runs", "rows", "rejected", "late",
+                "last submission", "why"):
         table.add_column(col)
     colours = {"green": "green", "yellow": "yellow", "red": "red"}
     for s in report:
         table.add_row(
             s.provider,
             f"[{colours[s.light]}]{s.light}[/]",
+            str(s.submissions),
             str(s.runs),
             f"{s.rows_read:,}",
             f"{s.rows_rejected:,} ({s.reject_rate:.1%})",

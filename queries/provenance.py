@@ -41,21 +41,22 @@ ORDER BY l.started_at DESC
 LIMIT $limit
 """
 
-# Per provider, from its finished load runs, counting each submission once, so that
-# loading a file again changes no figure (Nantong Art. 5 rates what providers sent, not
-# how often the platform read it): rows read and rejected as the submission's latest run
-# found them, and when the provider last sent a new submission (the first finished run
-# of each). ``runs`` counts every run.
+# Per submission of each provider that has a finished load run: its latest finished
+# run's rows read and rejected (a file loaded again changes no figure: Nantong Art. 5
+# rates what providers sent, not how often the platform read it), how many runs read
+# it, and when the provider sent it (``submitted_at``: the first arrival, which
+# ``--submitted-at`` gives and a reload does not move). ``loaders.discipline`` sums them
+# per provider; the times are compared there as times, since they are stored with the
+# offset they were given in.
 PROVIDER_DISCIPLINE = """
 MATCH (l:IngestionLog)-[:OF_SUBMISSION]->(s:Submission)
 WHERE l.status = $finished
 WITH l.provider AS provider, s, l
 ORDER BY l.finished_at DESC
 WITH provider, s, collect(l) AS runs
-RETURN provider, sum(size(runs)) AS runs, sum(runs[0].rows_read) AS rows_read,
-       sum(runs[0].rows_rejected) AS rows_rejected,
-       max(runs[size(runs) - 1].finished_at) AS last_submission,
-       max(runs[0].finished_at) AS last_run
+RETURN provider, s.submitted_at AS submitted_at, size(runs) AS runs,
+       runs[0].rows_read AS rows_read, runs[0].rows_rejected AS rows_rejected,
+       runs[0].finished_at AS last_run
 ORDER BY provider
 """
 

@@ -487,6 +487,22 @@ def test_generate_to_an_unwritable_out_ends_in_one_line(out: str, tmp_path: Path
     assert done.stdout == "" and list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("name", ["province.csv", "province.xlsx", "province"])
+def test_generate_refuses_a_name_load_would_not_read_as_json_lines(
+    name: str, tmp_path: Path
+) -> None:
+    """generate writes JSON Lines; under ``province.csv`` load read the file as CSV and
+    rejected every row. The name is refused before anything is generated."""
+    done = subprocess.run(
+        [*CLI, "generate", "--entities", "5", "--out", name],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert_one_line(done.stderr, f"credit-graph: INVALID_INPUT: --out: {name} is not a JSON Lines")
+    assert ".jsonl" in done.stderr
+    assert done.stdout == "" and list(tmp_path.iterdir()) == []
+
+
 def _some_rows_written(directory: Path, more_than: int) -> bool:
     for p in directory.iterdir():
         with contextlib.suppress(FileNotFoundError):  # a file renamed or removed meanwhile

@@ -370,7 +370,7 @@ def test_a_correction_keeps_the_lateness_of_the_records_first_arrival(
     assert corrected.loaded == 1 and corrected.late_records == 0
     assert _record(store)["severity"] == "general"
     assert _lateness(store) == (False, 2, False)
-    [standing] = provider_report(store)
+    [standing] = provider_report(store, today=dt.date(2025, 4, 1))  # silence: none yet
     assert (standing.deadline_records, standing.late_records) == (1, 0)
     assert standing.light == "green"
     # A correction that moves the decision date counts again, still to the first
@@ -409,6 +409,29 @@ def test_loading_a_file_again_does_not_change_the_providers_standing(
     assert (after.late_records, after.deadline_records) == (3, 11)
     assert (after.rows_read, after.rows_rejected) == (before.rows_read, before.rows_rejected)
     assert after.last_submission == before.last_submission  # no new submission since
+
+
+def test_silence_counts_from_when_the_provider_sent_its_files_not_from_the_load(
+    store: GraphStore, write_jsonl: Write
+) -> None:
+    """Nantong Art. 5 rates how providers report. A backlog of files the bureau sent in
+    the summer, loaded by the platform today, showed it green ("last submission 0 days
+    ago"); and the report counted load runs, so a file read twice looked like two."""
+    first = write_jsonl([entity(uscc_code(81), "夏一公司")])
+    second = write_jsonl([entity(uscc_code(82), "夏二公司")])
+    today = dt.date(2026, 11, 21)
+    _load(store, first, provider="summer-bureau", submitted_at=_on("2026-08-03"))
+    _load(store, second, provider="summer-bureau", submitted_at=_on("2026-09-01"))
+    _load(store, second, provider="summer-bureau")  # read again today: the same file
+    [standing] = provider_report(store, today=today)
+    assert (standing.submissions, standing.runs) == (2, 3)
+    assert standing.last_submission == "2026-09-01T10:00:00+08:00"
+    assert standing.light == "red" and "last submission 81 days ago" in standing.reasons
+    # A new file the provider sends today turns the light green again.
+    _load(store, write_jsonl([entity(uscc_code(83), "冬公司")]), provider="summer-bureau",
+          submitted_at=_on("2026-11-20"))
+    [standing] = provider_report(store, today=today)
+    assert standing.submissions == 3 and standing.light == "green", standing.reasons
 
 
 def test_lateness_counts_the_submissions_day_in_china_time(
