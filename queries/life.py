@@ -5,6 +5,12 @@ record's ``states``; nothing is overwritten without one (Wuhan Art. 34, Huancui 
 Nantong Art. 36). The record's ``objections`` (a JSON summary of its objections' dated
 steps, read by ``schema.record_life``) is written with a revision check, so two
 procedures racing on one record cannot lose each other's step.
+
+Each guarded write first takes the record's write lock (``SET r._lock = true REMOVE
+r._lock``, Neo4j's documented way to lock before reading) and only then compares
+``life_rev``. Without it, on Neo4j (read committed) two racing statements both read the
+old revision, the second waited for the first's lock and then wrote over it: the check
+passed for both. FalkorDB runs one write at a time, where the lock changes nothing.
 """
 
 RECORD_FOR_PROCEDURE = """
@@ -36,6 +42,9 @@ RETURN ev.id AS id
 # The record's objection summary, only if nobody changed it since it was read.
 WRITE_OBJECTION_WINDOWS = """
 MATCH (r:Record {uid: $uid})
+SET r._lock = true
+REMOVE r._lock
+WITH r
 WHERE coalesce(r.life_rev, 0) = $rev
 SET r.objections = $windows, r.life_rev = $rev + 1
 RETURN r.uid AS uid
@@ -47,6 +56,9 @@ RETURN r.uid AS uid
 # race leaves no objection behind that its record does not list.
 FILE_OBJECTION = """
 MATCH (r:Record {uid: $uid})
+SET r._lock = true
+REMOVE r._lock
+WITH r
 WHERE coalesce(r.life_rev, 0) = $rev
 SET r.objections = $windows, r.life_rev = $rev + 1
 CREATE (o:Objection {id: $id})
@@ -100,6 +112,9 @@ RETURN properties(r) AS record
 # A repair request, and its event.
 OPEN_REPAIR = """
 MATCH (r:Record {uid: $uid})
+SET r._lock = true
+REMOVE r._lock
+WITH r
 WHERE coalesce(r.life_rev, 0) = $rev AND size(coalesce(r.states, [])) = $states
 SET r.life_rev = $rev + 1
 CREATE (p:Repair {id: $id})
@@ -114,6 +129,9 @@ RETURN p.id AS id
 # A decision that changes no status (a rejection), and its event.
 REPAIR_STEP = """
 MATCH (p:Repair {id: $id})-[:REPAIRS]->(r:Record {uid: $uid})
+SET r._lock = true
+REMOVE r._lock
+WITH p, r
 WHERE p.status = $repair_status AND coalesce(r.life_rev, 0) = $rev
   AND size(coalesce(r.states, [])) = $states
 SET p += $props, r.life_rev = $rev + 1
@@ -127,6 +145,9 @@ RETURN ev.id AS id
 # (``$entry`` is ``on|status|event id``), as ``CHANGE_STATUS`` writes them.
 REPAIR_STATUS_STEP = """
 MATCH (p:Repair {id: $id})-[:REPAIRS]->(r:Record {uid: $uid})
+SET r._lock = true
+REMOVE r._lock
+WITH p, r
 WHERE p.status = $repair_status AND coalesce(r.life_rev, 0) = $rev
   AND size(coalesce(r.states, [])) = $states
 SET p += $props, r.life_rev = $rev + 1
