@@ -220,10 +220,12 @@ def load(
     from api.engine import open_store
     from api.progress import row_progress
     from loaders.pipeline import SUBMITTED_AT_SKEW, load_files, rejects_problem, stopped_load
+    from schema.dates import iso_datetime
     from schema.policy import load_policy
     from schema.workdays import CHINA_TIME, china_time
 
-    when = _parsed(submitted_at, dt.datetime.fromisoformat, "--submitted-at", "an ISO date")
+    when = _parsed(submitted_at, iso_datetime, "--submitted-at",
+                   "a time as YYYY-MM-DD[THH:MM[:SS]][Z|+HH:MM]")
     if when is not None:
         when = china_time(when)
     now = dt.datetime.now(CHINA_TIME)

@@ -9,6 +9,8 @@ import sys
 import uuid
 from pathlib import Path
 
+import pytest
+
 from graph.embedded import EmbeddedEngine
 from graph.falkor_store import FalkorStore
 
@@ -118,6 +120,28 @@ def test_a_submission_time_in_the_future_is_refused_before_anything_is_written(
         assert ok.returncode == 0, ok.stderr
         [rec] = store.read("MATCH (r:Record) RETURN r.late AS late, r.late_working_days AS days")
         assert rec == {"late": False, "days": 2}
+    finally:
+        store.drop_all()
+
+
+@pytest.mark.parametrize("at", ["2025-W10-3", "20250305T1000", "2025-03-05T10"])
+def test_a_submission_time_in_another_iso_form_is_refused(
+    engine: EmbeddedEngine, tmp_path: Path, at: str
+) -> None:
+    """Python reads ISO week dates and compact forms as times too: 2025-W10-3 was stored
+    as 5 March, a typo of another form another day that lateness counted from."""
+    graph = f"t_cli_{uuid.uuid4().hex[:8]}"
+    run = _runner(engine, graph)
+    store = FalkorStore.from_socket(str(engine.socket_path), graph)
+    data = _penalty_file(tmp_path / "base.jsonl", "2025-03-03")
+    try:
+        out = run("load", str(data), "--provider", "p1", "--submitted-at", at)
+        assert out.returncode == 2, out.stderr
+        assert out.stderr.strip() == (
+            f"credit-graph: INVALID_INPUT: --submitted-at: {at!r} is not a time as "
+            "YYYY-MM-DD[THH:MM[:SS]][Z|+HH:MM]"
+        )
+        assert store.read("MATCH (n) RETURN count(n) AS n") in ([], [{"n": 0}])
     finally:
         store.drop_all()
 
