@@ -3,8 +3,10 @@
 Every change adds an ``Event`` linked to the record and appends a dated entry to the
 record's ``states``; nothing is overwritten without one (Wuhan Art. 34, Huancui Art. 36,
 Nantong Art. 36). The record's ``objections`` (a JSON summary of its objections' dated
-steps, read by ``schema.record_life``) is written with a revision check, so two
-procedures racing on one record cannot lose each other's step.
+steps, read by ``schema.record_life``) and every repair step are written with a
+revision check (``life_rev``, and for repairs the number of ``states`` entries), so two
+procedures racing on one record cannot lose each other's step. Status changes by other
+procedures (``CHANGE_STATUS``) only append to ``states`` and do not move ``life_rev``.
 
 Each guarded write first takes the record's write lock (``SET r._lock = true REMOVE
 r._lock``, Neo4j's documented way to lock before reading) and only then compares
