@@ -19,7 +19,7 @@ from api import objections as obj
 from api import repairs as rep
 from api.context import RequestContext
 from api.graphql_types import CreditRecord, ctx_of
-from api.log_masking import shown_text
+from api.log_masking import shown_opt, shown_text
 from api.record_procedures import (
     Actor,
     is_concerned,
@@ -84,10 +84,6 @@ class ObjectionStep:
         )
 
 
-def _shown_opt(caller: Caller, text: str | None) -> str | None:
-    return None if text is None else shown_text(caller, text)
-
-
 @strawberry.type(name="Objection", description="An objection (异议) against a record.")
 class ObjectionType:
     id: str
@@ -127,10 +123,10 @@ class ObjectionType:
             forwarded_on=as_date(p.get("forwarded_on")), complex=bool(p.get("complex")),
             provider_due=as_date(p.get("provider_due")), replied_on=as_date(p.get("replied_on")),
             verdict=obj.Verdict(p["verdict"]) if p.get("verdict") else None,
-            reply_note=_shown_opt(ctx.caller, p.get("reply_note")),
+            reply_note=shown_opt(ctx.caller, p.get("reply_note")),
             resolved_on=as_date(p.get("resolved_on")),
             outcome=obj.Outcome(p["outcome"]) if p.get("outcome") else None,
-            effect=p.get("effect"), note=_shown_opt(ctx.caller, p.get("note")),
+            effect=p.get("effect"), note=shown_opt(ctx.caller, p.get("note")),
             still_disputed=bool(p.get("still_disputed")), steps=steps,
             overdue=any(s.overdue for s in steps),
             calendar_approximate=any(s.calendar_approximate for s in steps),
@@ -293,7 +289,7 @@ def _history(store: GraphStore, uid: str, caller: Caller) -> RecordHistory:
             RecordEvent(
                 id=e.get("id"), kind=str(e.get("kind")), actor=e.get("actor"),
                 actor_role=e.get("actor_role"), at=e.get("at"), on=as_date(e.get("on")),
-                reason=_shown_opt(caller, e.get("reason")), ref=e.get("ref"),
+                reason=shown_opt(caller, e.get("reason")), ref=e.get("ref"),
                 due_on=as_date(e.get("due")),
                 from_status=e.get("from_status"), to_status=e.get("to_status"),
             )
@@ -301,7 +297,7 @@ def _history(store: GraphStore, uid: str, caller: Caller) -> RecordHistory:
         ],
         versions=[
             RecordVersionView(
-                version=int(v.get("version") or 0), title=v.get("title"),
+                version=int(v.get("version") or 0), title=shown_opt(caller, v.get("title")),
                 severity=v.get("severity"), list_kind=v.get("list"),
                 decided_on=as_date(v.get("decided_on")),
                 act_ended_on=as_date(v.get("act_ended_on")),

@@ -19,6 +19,7 @@ from api import lists
 from api.checks import check_key
 from api.context import RequestContext
 from api.graphql_types import ctx_of
+from api.log_masking import shown_opt
 from api.person_guard import guard_person
 from api.request_work import in_thread
 from schema.access import CallerRole, can_see_subject, shown_code
@@ -90,9 +91,9 @@ class ListEntry:
             list_kind=e.list_kind.value,
             record_uid=e.record_uid,
             subject_code=shown_code(ctx.caller, e.subject_code),
-            title=e.title,
-            authority=e.authority,
-            document_no=e.document_no,
+            title=shown_opt(ctx.caller, e.title),
+            authority=shown_opt(ctx.caller, e.authority),
+            document_no=shown_opt(ctx.caller, e.document_no),
             entered_on=e.entered_on,
             exit_on=e.exit_on,
             as_of=e.on,

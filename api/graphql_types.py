@@ -17,6 +17,7 @@ from strawberry.types import Info
 
 from api.context import RequestContext
 from api.keys import GrantInfo
+from api.log_masking import shown_opt
 from api.request_work import in_thread
 from graph.record_versions import with_content_on
 from schema import sanctions
@@ -131,9 +132,9 @@ class CreditRecord:
             kind=str(rec.get("kind", "")),
             severity=rec.get("severity"),
             list_kind=rec.get("list") or None,
-            title=rec.get("title"),
-            document_no=rec.get("document_no"),
-            authority=rec.get("authority"),
+            title=shown_opt(ctx.caller, rec.get("title")),
+            document_no=shown_opt(ctx.caller, rec.get("document_no")),
+            authority=shown_opt(ctx.caller, rec.get("authority")),
             decided_on=decided,
             act_ended_on=as_date(rec.get("act_ended_on")),
             valid_until=as_date(rec.get("valid_until")),

@@ -50,6 +50,13 @@ def shown_text(caller: Caller, text: str) -> str:
     return mask_id_runs(text, keep=lambda run: reveals_id(caller, run))
 
 
+def shown_opt(caller: Caller, text: str | None) -> str | None:
+    """``shown_text`` of a field that may be absent. Also for what providers typed into a
+    record (title, document number, authority): a title such as "对张三
+    (320602...)的处罚决定" carried the person's ID number to every caller."""
+    return None if text is None else shown_text(caller, str(text))
+
+
 class MaskIdNumbers(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
