@@ -448,8 +448,9 @@ class LifeMutation:
         _done(ctx, v.props.get("subject"))
         return ObjectionType.of(v, ctx)
 
-    @strawberry.mutation(description="The act behind a record was revoked (Huancui Art. 30): "
-                         "the record grounds nothing from `noticeOn`. Operators or its provider.")
+    @strawberry.mutation(description="The act behind a record was revoked: the record "
+                         "grounds nothing from `noticeOn`; under Huancui (Art. 30) it is "
+                         "deleted, kept for operators only. Operators or its provider.")
     async def revoke_record(
         self, info: Info[Any, Any], record_id: str, reason: str, notice_on: dt.date | None = None
     ) -> ProcedureResult:

@@ -80,10 +80,17 @@ def revoke_record(
     state = rec.state(rules.policy, standing_day(rec, day, actor.today))
     if state.standing.value in ("revoked", "deleted", "withdrawn"):
         raise InvalidInput(f"recordId: the record is already {state.standing.value}")
-    wd = rules.policy.revocation.platform_working_days
+    revocation = rules.policy.revocation
+    wd = revocation.platform_working_days
     due = deadline(day, wd) if wd is not None else None
-    event = change_status(store, rec, actor, status="revoked", kind="revoked", on=day,
-                          reason=reason, due=due.due if due else None)
+    # Huancui Art. 30 has the centre delete the record of a revoked act (``action:
+    # delete``): deleted, it is kept for operators only, as one an objection found wrong.
+    # Elsewhere the regulations say nothing of deletion and the record stays, revoked,
+    # readable as before and grounding nothing (CONTRACT.md section 4, rule 4).
+    status = "deleted" if revocation.action == "delete" else "revoked"
+    event = change_status(store, rec, actor, status=status, kind="revoked", on=day,
+                          reason=f"{reason} ({revocation.article})" if status == "deleted"
+                          else reason, due=due.due if due else None)
     return RevocationResult(rec.uid, rec.subject, event, day, due.due if due else None,
                             bool(due and due.approximate))
 

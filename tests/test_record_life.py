@@ -338,6 +338,29 @@ def test_revoked_record_frees_its_responsible_persons_and_their_conflicts(
     with pytest.raises(NotFound):  # revoked, it is no longer disclosed to anyone else
         rep.revoke_record(store, rules("huancui"), OTHER_PROVIDER, record_uid="t:R1",
                           reason="x")
+    # Huancui Art. 30: the centre deletes the record of a revoked act. It is kept, for
+    # operators, deleted from the notice's day, with the notice as the reason.
+    rec = load_record(store, "t:R1")
+    assert rec.state(load_policy("huancui"), D("2026-11-01")).standing is Standing.IN_FORCE
+    assert rec.state(load_policy("huancui"), D("2026-11-02")).standing is Standing.DELETED
+    [event] = [e for e in store.read(
+        "MATCH (e:Event)-[:CHANGED]->(:Record {uid: 't:R1'}) RETURN properties(e) AS e"
+    ) if e["e"]["kind"] == "revoked"]
+    assert event["e"]["to_status"] == "deleted"
+    assert event["e"]["reason"] == "行政复议撤销 (Art. 30)"
+
+
+def test_a_revoked_acts_record_stays_revoked_where_no_regulation_deletes_it(
+    store: GraphStore, write_jsonl: Write
+) -> None:
+    """Only Huancui deletes (Art. 30); under Nantong, which has no such procedure, the
+    record stays, revoked, and grounds nothing from the notice."""
+    world(store, write_jsonl)
+    rep.revoke_record(store, rules("nantong"), PROVIDER, record_uid="t:R1",
+                      reason="行政复议撤销", notice_on=D("2026-11-02"))
+    rec = load_record(store, "t:R1")
+    assert rec.state(load_policy("nantong"), D("2026-11-02")).standing is Standing.REVOKED
+    assert not check(store, CO, "2026-11-02", "nantong").restricted
 
 
 # -- repair ------------------------------------------------------------------------------
@@ -581,18 +604,19 @@ def test_huancui_repair_of_a_record_revoked_since_the_request_is_refused(
     store: GraphStore, write_jsonl: Write
 ) -> None:
     """A revoked record cannot be repaired (Huancui Art. 30-31): approving the request
-    afterwards must not turn "revoked" into "repaired"."""
+    afterwards must not turn it into "repaired". Under Huancui a revoked act's record is
+    deleted (Art. 30)."""
     world(store, write_jsonl)
     r = rules("huancui")
     asked = rep.request_repair(store, r, SELF, record_uid="t:R1", reason="已整改",
                                on=D("2026-11-10"))
     rep.revoke_record(store, r, PROVIDER, record_uid="t:R1", reason="法院撤销",
                       notice_on=D("2026-11-11"))
-    with pytest.raises(rep.ProcedureNotAvailable, match="revoked"):
+    with pytest.raises(rep.ProcedureNotAvailable, match="deleted"):
         rep.decide_repair(store, r, PROVIDER, repair_id=asked.id, approve=True, note=None,
                           certificate_no="环信修〔2026〕9号", on=D("2026-11-12"))
     rec = load_record(store, "t:R1")
-    assert rec.state(load_policy("huancui"), D("2026-11-20")).standing is Standing.REVOKED
+    assert rec.state(load_policy("huancui"), D("2026-11-20")).standing is Standing.DELETED
     # Rejecting it is still possible: the request gets an answer.
     done = rep.decide_repair(store, r, PROVIDER, repair_id=asked.id, approve=False,
                              note="已撤销", on=D("2026-11-12"))
