@@ -76,7 +76,7 @@ def generate_province(work: Path, entities: int, seed: int) -> tuple[Path, float
     if src.exists():
         return src, None
     say(f"generating {entities:,} entities")
-    partial = src.with_suffix(".partial")
+    partial = src.with_name(src.stem + ".partial.jsonl")
     started = time.perf_counter()
     subprocess.run([*CLI, "generate", "--entities", str(entities), "--seed", str(seed),
                     "--out", str(partial)], check=True, stdout=subprocess.DEVNULL,

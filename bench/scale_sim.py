@@ -110,7 +110,7 @@ def cli(data: Path, *args: str, quiet: bool = True) -> subprocess.CompletedProce
 def generate(out: Path, entities: int, seed: int) -> Path:
     if not out.exists():
         say(f"generating {entities:,} entities (seed {seed}) -> {out.name}")
-        partial = out.with_suffix(".partial")
+        partial = out.with_name(out.stem + ".partial.jsonl")
         cli(out.parent, "generate", "--entities", str(entities), "--seed", str(seed),
             "--out", str(partial))
         partial.rename(out)
