@@ -56,7 +56,7 @@ from schema.catalogue import Catalogue
 from schema.codes import mask_code
 from schema.errors import Forbidden, InvalidInput, NotFound
 from schema.policy import Policy
-from schema.record_life import Standing, record_state, state_changes
+from schema.record_life import Standing, record_state, state_changes, states_without
 from schema.workdays import CHINA_TIME, china_day
 
 #: Roles whose keys report applying measures: the systems that use the information.
@@ -293,11 +293,11 @@ def life_known_before(store: GraphStore, moment: dt.datetime) -> Callable[[Rows]
         out = []
         for r in rows:
             rec = r.get("record")
-            states = [str(x) for x in (rec.get("states") or [])] if rec else []
-            kept = [x for x in states if x.split("|", 2)[-1] not in later]
-            if rec and len(kept) < len(states):
-                status = kept[-1].split("|", 2)[1] if kept else "active"
-                r = {**r, "record": {**rec, "states": kept, "status": status}}
+            if rec:
+                kept = states_without(rec, later)
+                if len(kept) < len(rec.get("states") or []):
+                    status = kept[-1].split("|", 2)[1] if kept else "active"
+                    r = {**r, "record": {**rec, "states": kept, "status": status}}
             out.append(r)
         return out
 

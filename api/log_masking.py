@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
 
 from schema.access import Caller, reveals_id
-from schema.codes import ID_RUN, mask_id_number
+from schema.codes import mask_id_number, mask_id_runs
 
 ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
 
@@ -28,25 +27,14 @@ def mask_name(name: str) -> str:
     run masked, wherever it sits in the name. The caller picks the name, so it may carry
     an ID number, and the name is kept (audit log) and exposed (``/metrics``, public).
     Also a key's name and purpose as the audit log stores them."""
-    return mask_id_runs(name, keep=lambda _run: False)
-
-
-def mask_id_runs(text: str, *, keep: Callable[[str], bool]) -> str:
-    """Free text typed by a caller (an objection's reason, a note) with every
-    ID-number-like digit run masked unless ``keep`` says the reader may see it.
-
-    Such text is shown back to providers and other readers who may not see ID numbers
-    (only ``subjectCode`` was masked), and anyone may write an ID number into it; the
-    run is found as in ``mask_name`` because a Chinese sentence glues digits to words.
-    """
-    return ID_RUN.sub(
-        lambda m: m.group(0) if keep(m.group(0)) else mask_id_number(m.group(0)), text
-    )
+    return mask_id_runs(name)
 
 
 def shown_text(caller: Caller, text: str) -> str:
     """Caller-typed free text as ``caller`` may read it: ID numbers in clear only for
-    operators and the person they belong to, as for ``subjectCode``."""
+    operators and the person they belong to, as for ``subjectCode``. Such text is shown
+    back to providers and other readers who may not see ID numbers, and anyone may write
+    an ID number into it, glued to the words of a Chinese sentence (``schema.codes.ID_RUN``)."""
     return mask_id_runs(text, keep=lambda run: reveals_id(caller, run))
 
 

@@ -47,6 +47,7 @@ from loaders.formats import (
     read_source,
     same_file_key,
 )
+from loaders.formats.csv_format import further_rejects_path
 from loaders.formats.sniff import content_problem
 from loaders.frames import read_frame, write_frame
 from loaders.limits import DEFAULT_LIMITS, InputLimits
@@ -908,14 +909,13 @@ def _stale_candidates(
     target: Path, fmt: str, paths: list[Path], fmt_given: str | None
 ) -> list[Path]:
     """Where a rejects sink of ``fmt`` writing to ``target`` may write: ``target``, and for
-    CSV one file per further source file of the run (``<target>.<source stem>.csv``,
-    ``loaders.formats.csv_format.Rejects``)."""
+    CSV one file per further source file of the run (``further_rejects_path``)."""
     found = [target]
     if fmt == "csv":
         for path in paths:
             with contextlib.suppress(ValueError):
                 if detect_format(path, fmt_given) == "csv":
-                    found.append(target.with_name(f"{target.stem}.{path.stem}{target.suffix}"))
+                    found.append(further_rejects_path(target, path))
     return found
 
 

@@ -19,7 +19,7 @@ from loaders.errors import RowRejected
 from loaders.formats import CODE_FIELDS, DATE_FIELDS, REJECTS_COLUMNS
 from loaders.limits import DEFAULT_LIMITS
 from schema.codes import is_external
-from schema.models import Entity, Person, Record, Role, RowAction
+from schema.models import Entity, Person, Record, Role, RowAction, enum_spelling
 from schema.policy import Policy, ProhibitedField
 from schema.workdays import china_today
 
@@ -364,7 +364,7 @@ def parse_row(
 def _is_withdrawal(action: Any) -> bool:
     """``action`` spelt as the model reads it (``Record``'s enumeration spelling):
     ``" withdraw"`` or ``"WITHDRAW"`` withdraws, as ``"withdraw"`` does."""
-    return isinstance(action, str) and action.strip().lower() == RowAction.WITHDRAW.value
+    return isinstance(action, str) and enum_spelling(action) == RowAction.WITHDRAW.value
 
 
 #: A record's dates that cannot lie after the day it is submitted, and why.

@@ -42,37 +42,43 @@ RETURN s.code AS code, s.name AS name, s.kind AS kind, s:Person AS person
 # their real direction (`outgoing`: the listed subject is the holder). `degree` is how many
 # links passed the filters; at most $cap of them come back, so a hub costs one read of
 # its adjacency in the engine, not thousands of rows on the wire.
-LINKS_OF = """
+#: The links of the subjects in ``$codes`` up to the far node's filters, which follow.
+_LINKS_MATCH = """
 UNWIND $codes AS c
 MATCH (s:Subject {code: c})
       -[r:LEGAL_REPRESENTATIVE_OF|PRINCIPAL_OF|DIRECTOR_OF|SUPERVISOR_OF|MANAGER_OF|SHAREHOLDER_OF|BRANCH_OF]-
       (n:Subject)
 WITH c, s, r, n
-WHERE type(r) IN $types
+"""
+#: The walk's filters: the requested types, a term covering the requested days, and
+#: persons only for callers who may see them.
+_LINKS_FILTERS = """type(r) IN $types
   AND coalesce(r.since, $min_date) <= $latest_start
   AND coalesce(r.until, $max_date) >= $earliest_end
   AND ($persons OR NOT n:Person)
+"""
+
+LINKS_OF = (
+    _LINKS_MATCH
+    + "WHERE "
+    + _LINKS_FILTERS
+    + """\
 WITH c, collect([n.code, type(r), startNode(r) = s, r.since, r.until, r.share_ratio]) AS links
 RETURN c AS code, size(links) AS degree, links[..$cap] AS links
 """
+)
 
 # The links of hubs (subjects whose links LINKS_OF cut at $cap) to subjects in $others: a
 # path search reads them so that a link the cut left out, between a hub and a subject
 # the search has reached, is not lost (two hubs linked directly were "not connected").
-LINKS_OF_TO = """
-UNWIND $codes AS c
-MATCH (s:Subject {code: c})
-      -[r:LEGAL_REPRESENTATIVE_OF|PRINCIPAL_OF|DIRECTOR_OF|SUPERVISOR_OF|MANAGER_OF|SHAREHOLDER_OF|BRANCH_OF]-
-      (n:Subject)
-WITH c, s, r, n
-WHERE n.code IN $others
-  AND type(r) IN $types
-  AND coalesce(r.since, $min_date) <= $latest_start
-  AND coalesce(r.until, $max_date) >= $earliest_end
-  AND ($persons OR NOT n:Person)
-RETURN c AS code, n.code AS other, type(r) AS type, startNode(r) = s AS outgoing,
+LINKS_OF_TO = (
+    _LINKS_MATCH
+    + "WHERE n.code IN $others\n  AND "
+    + _LINKS_FILTERS
+    + """RETURN c AS code, n.code AS other, type(r) AS type, startNode(r) = s AS outgoing,
        r.since AS since, r.until AS until, r.share_ratio AS share_ratio
 """
+)
 
 # The links between subjects that are all on the outer ring of a neighbourhood (their own
 # links were not read): outgoing only, so each one comes back once.

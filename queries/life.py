@@ -41,29 +41,31 @@ CREATE (ev)-[:CHANGED]->(r)
 RETURN ev.id AS id
 """
 
-# The record's objection summary, only if nobody changed it since it was read.
-WRITE_OBJECTION_WINDOWS = """
-MATCH (r:Record {uid: $uid})
+#: Takes the record's write lock before anything reads it (module docstring).
+_LOCK_RECORD = """
 SET r._lock = true
 REMOVE r._lock
-WITH r
+"""
+
+#: The record's objection summary, only if nobody changed it since it was read.
+_OBJECTIONS_AT_REV = (
+    """
+MATCH (r:Record {uid: $uid})"""
+    + _LOCK_RECORD
+    + """WITH r
 WHERE coalesce(r.life_rev, 0) = $rev
 SET r.objections = $windows, r.life_rev = $rev + 1
-RETURN r.uid AS uid
+"""
+)
+
+WRITE_OBJECTION_WINDOWS = _OBJECTIONS_AT_REV + """RETURN r.uid AS uid
 """
 
 # A new objection and the record's objection summary that lists it, in one statement (a
 # statement is atomic on both engines, a unit of several is not on FalkorDB), only if
 # nobody changed the record's objections since they were read: a filing that loses a
 # race leaves no objection behind that its record does not list.
-FILE_OBJECTION = """
-MATCH (r:Record {uid: $uid})
-SET r._lock = true
-REMOVE r._lock
-WITH r
-WHERE coalesce(r.life_rev, 0) = $rev
-SET r.objections = $windows, r.life_rev = $rev + 1
-CREATE (o:Objection {id: $id})
+FILE_OBJECTION = _OBJECTIONS_AT_REV + """CREATE (o:Objection {id: $id})
 SET o += $props
 CREATE (o)-[:AGAINST]->(r)
 RETURN o.id AS id
@@ -112,11 +114,11 @@ RETURN properties(r) AS record
 # several racing on one record only the first applies; no row back means it lost.
 
 # A repair request, and its event.
-OPEN_REPAIR = """
-MATCH (r:Record {uid: $uid})
-SET r._lock = true
-REMOVE r._lock
-WITH r
+OPEN_REPAIR = (
+    """
+MATCH (r:Record {uid: $uid})"""
+    + _LOCK_RECORD
+    + """WITH r
 WHERE coalesce(r.life_rev, 0) = $rev AND size(coalesce(r.states, [])) = $states
 SET r.life_rev = $rev + 1
 CREATE (p:Repair {id: $id})
@@ -127,16 +129,22 @@ CREATE (ev:Event {id: $event_id, kind: $kind, actor: $actor, actor_role: $actor_
 CREATE (ev)-[:CHANGED]->(r)
 RETURN p.id AS id
 """
+)
 
-# A decision that changes no status (a rejection), and its event.
-REPAIR_STEP = """
-MATCH (p:Repair {id: $id})-[:REPAIRS]->(r:Record {uid: $uid})
-SET r._lock = true
-REMOVE r._lock
-WITH p, r
+#: A decision on a repair still at the status read, on a record whose life is the one read.
+_REPAIR_AT_REV = (
+    """
+MATCH (p:Repair {id: $id})-[:REPAIRS]->(r:Record {uid: $uid})"""
+    + _LOCK_RECORD
+    + """WITH p, r
 WHERE p.status = $repair_status AND coalesce(r.life_rev, 0) = $rev
   AND size(coalesce(r.states, [])) = $states
 SET p += $props, r.life_rev = $rev + 1
+"""
+)
+
+# A decision that changes no status (a rejection), and its event.
+REPAIR_STEP = _REPAIR_AT_REV + """\
 CREATE (ev:Event {id: $event_id, kind: $kind, actor: $actor, actor_role: $actor_role,
                   at: $at, on: $on, reason: $reason, ref: $id, due: $due})
 CREATE (ev)-[:CHANGED]->(r)
@@ -145,14 +153,7 @@ RETURN ev.id AS id
 
 # An approval or a stop: its event and the record's status entry effective on ``$on``
 # (``$entry`` is ``on|status|event id``), as ``CHANGE_STATUS`` writes them.
-REPAIR_STATUS_STEP = """
-MATCH (p:Repair {id: $id})-[:REPAIRS]->(r:Record {uid: $uid})
-SET r._lock = true
-REMOVE r._lock
-WITH p, r
-WHERE p.status = $repair_status AND coalesce(r.life_rev, 0) = $rev
-  AND size(coalesce(r.states, [])) = $states
-SET p += $props, r.life_rev = $rev + 1
+REPAIR_STATUS_STEP = _REPAIR_AT_REV + """\
 CREATE (ev:Event {id: $event_id, kind: $kind, actor: $actor, actor_role: $actor_role,
                   at: $at, on: $on, reason: $reason, ref: $id, due: $due,
                   from_status: r.status, to_status: $status})

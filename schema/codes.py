@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -90,7 +91,7 @@ def shown_invalid(value: str) -> str:
             return mask_id_number(v)
         if v.isascii() and v.isalnum():
             return v
-    return ID_RUN.sub(lambda m: mask_id_number(m.group()), v)
+    return mask_id_runs(v)
 
 
 def mask_id_number(value: str) -> str:
@@ -111,6 +112,15 @@ def mask_id_number(value: str) -> str:
 ID_RUN = re.compile(r"\d{15,}[Xx]?")
 
 
+def mask_id_runs(text: str, *, keep: Callable[[str], bool] = lambda _run: False) -> str:
+    """``text`` with every ``ID_RUN`` masked, except the runs ``keep`` says the reader may
+    see: free text typed by a caller or a provider (a reason, a note, a title), a name
+    chosen by a caller, an FtM id or an invalid value shown in an error."""
+    return ID_RUN.sub(
+        lambda m: m.group(0) if keep(m.group(0)) else mask_id_number(m.group(0)), text
+    )
+
+
 def mask_code(value: str) -> str:
     """Mask a code if it is a resident ID number; USCCs are public and shown in clear.
 
@@ -120,7 +130,7 @@ def mask_code(value: str) -> str:
     """
     if is_external(value.strip()):
         # An FtM id may carry an ID number (``cn-ric-3206...``): mask that run only.
-        return ID_RUN.sub(lambda m: mask_id_number(m.group()), value.strip())
+        return mask_id_runs(value.strip())
     v = value.strip().upper()
     if len(v) == 18 and v[:17].isdigit():
         try:

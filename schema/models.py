@@ -234,6 +234,12 @@ def _enum_fields(model: type[BaseModel]) -> dict[str, frozenset[str]]:
     return found
 
 
+def enum_spelling(value: str) -> str:
+    """An enumeration value as the contract spells it: stripped and lower-cased
+    (``_Row._enum_spelling``)."""
+    return value.strip().lower()
+
+
 class _Row(BaseModel):
     # Infinity and NaN (which JSON parsers accept as 1e999, Infinity, NaN) are no amount
     # or share, and no engine stores them: such a row was a load-stopping query error.
@@ -266,7 +272,7 @@ class _Row(BaseModel):
             if type(value) is not str or value in values:
                 continue  # a spelling of the contract's, or no text: pydantic says what
             out = out if out is not None else dict(data)
-            text = value.strip().lower()
+            text = enum_spelling(value)
             if text:
                 out[name] = text
             else:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -88,13 +88,19 @@ def status_on(rec: Mapping[str, Any], day: dt.date) -> str:
     return status
 
 
+def states_without(rec: Mapping[str, Any], event_ids: Collection[str]) -> list[str]:
+    """The record's ``states`` entries but those the events ``event_ids`` made."""
+    return [str(raw) for raw in rec.get("states") or []
+            if str(raw).split("|", 2)[-1] not in event_ids]
+
+
 def status_without(rec: Mapping[str, Any], day: dt.date, event_id: str) -> str:
     """The status on ``day`` as if the entry made by ``event_id`` had never been made.
 
     Undoing one procedure (a repair stopped in its publicity) must give back what the
     other procedures made of the record, e.g. a revocation recorded since, not ``active``.
     """
-    kept = [raw for raw in rec.get("states") or [] if str(raw).split("|", 2)[2] != event_id]
+    kept = states_without(rec, {event_id})
     if not kept:
         return "active"
     return status_on({**rec, "states": kept}, day)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import json
+from pathlib import Path
 from typing import Any
 
 from stdnum.cn import ric, uscc
@@ -82,3 +85,18 @@ def record(
         "authority": "南通市市场监督管理局",
         **kw,
     }
+
+
+def jsonl_file(path: Path, rows: list[dict[str, Any]]) -> Path:
+    """``rows`` as a JSON Lines file at ``path`` (UTF-8, names in clear)."""
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    return path
+
+
+def csv_file(path: Path, header: list[str], rows: list[list[Any]]) -> Path:
+    """A UTF-8 CSV file without a BOM: ``header``, then ``rows``."""
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+    return path

@@ -38,7 +38,16 @@ from loaders.rows import MODELS
 from schema.codes import mask_id_number, shown_invalid
 from schema.policy import PROFILE_NAMES, load_policy
 from schema.workdays import china_today
-from tests.builders import entity, person, person_code, record, role, uscc_code
+from tests.builders import (
+    csv_file,
+    entity,
+    jsonl_file,
+    person,
+    person_code,
+    record,
+    role,
+    uscc_code,
+)
 
 CLI = [sys.executable, "-m", "api.cli"]
 CO_A, CO_B, CO_C = uscc_code(7101), uscc_code(7102), uscc_code(7103)
@@ -106,23 +115,12 @@ def cli(engine: EmbeddedEngine, tmp_path: Path) -> Iterator[Cli]:
         store.close()
 
 
-def _jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
-    return path
-
-
-def _csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(header)
-        w.writerows(rows)
-    return path
 
 
 def _mixed(path: Path) -> Path:
     """Valid, invalid, valid."""
     rows = [entity(CO_A, "甲有限公司"), entity("123", "坏"), entity(CO_B, "乙有限公司")]
-    return _jsonl(path, rows)
+    return jsonl_file(path, rows)
 
 
 def _one_line_refusal(run: Run, *fragments: str) -> None:
@@ -218,8 +216,8 @@ def test_one_rejects_file_for_inputs_of_several_formats_is_refused(
     """``a.jsonl entity.csv --rejects r.csv`` wrote JSON lines to r.csv and the CSV rows
     to r.rejects.csv, a file nobody asked for. Without --rejects each format's rejects go
     beside its first input, in its own format, and load again."""
-    a = _jsonl(tmp_path / "a.jsonl", [entity(CO_A, "甲有限公司"), entity("123", "坏")])
-    e = _csv(tmp_path / "entity.csv", ["code", "name"], [[CO_B, "乙有限公司"], ["456", "坏二"]])
+    a = jsonl_file(tmp_path / "a.jsonl", [entity(CO_A, "甲有限公司"), entity("123", "坏")])
+    e = csv_file(tmp_path / "entity.csv", ["code", "name"], [[CO_B, "乙有限公司"], ["456", "坏二"]])
     for target in ("r.csv", "r.jsonl"):
         out = cli("load", a, e, "--rejects", tmp_path / target)
         _one_line_refusal(out, "jsonl", "csv")
@@ -252,7 +250,7 @@ def test_a_stale_rejects_file_is_moved_aside_and_named_in_the_summary(
     old_text = old.read_text("utf-8")
     assert '"123"' in old_text
 
-    _jsonl(data, [entity(CO_A, "甲有限公司"), entity(CO_C, "丙有限公司")])  # fixed
+    jsonl_file(data, [entity(CO_A, "甲有限公司"), entity(CO_C, "丙有限公司")])  # fixed
     second = cli("load", data)
     assert second.code == 0, second.stderr
     assert not old.exists()
@@ -341,7 +339,7 @@ def test_a_medical_record_under_its_usual_name_is_rejected_and_its_value_kept_ou
     cli: Cli, tmp_path: Path
 ) -> None:
     """``病历`` was an unknown column under Nantong, SECRETVAL4 copied into the rejects."""
-    data = _jsonl(tmp_path / "p.jsonl", [
+    data = jsonl_file(tmp_path / "p.jsonl", [
         {"type": "person", "code": ADULT, "name": "顾建国", "病历": "SECRETVAL4"},
         person(OTHER, "王芳"),
     ])
@@ -358,7 +356,7 @@ def test_a_medical_record_under_its_usual_name_is_rejected_and_its_value_kept_ou
 def test_ethnicity_and_wages_in_a_csv_are_prohibited_under_zhengzhou(
     cli: Cli, tmp_path: Path
 ) -> None:
-    data = _csv(
+    data = csv_file(
         tmp_path / "person.csv",
         ["code", "name", "ethnicity", "民族", "工资"],
         [
@@ -391,7 +389,7 @@ def test_wages_are_not_prohibited_where_the_regulation_does_not_say_so(
     cli: Cli, tmp_path: Path
 ) -> None:
     """Nantong Art. 14 does not name income: there 工资 is an unknown column, as before."""
-    data = _jsonl(tmp_path / "p.jsonl", [
+    data = jsonl_file(tmp_path / "p.jsonl", [
         {"type": "person", "code": ADULT, "name": "顾建国", "工资": "8000"},
     ])
     out = cli("load", data, policy="nantong")
@@ -423,7 +421,7 @@ def test_shown_invalid_masks_id_numbers_inside_longer_text() -> None:
 
 
 def test_rejection_reasons_never_show_an_id_number_in_clear(cli: Cli, tmp_path: Path) -> None:
-    data = _jsonl(tmp_path / "r.jsonl", [
+    data = jsonl_file(tmp_path / "r.jsonl", [
         entity(CO_A, "甲有限公司"),
         person(ADULT, "顾建国"),
         record("R1", f"{ADULT}；{OTHER}", "2025-03-03", severity="general"),

@@ -16,7 +16,6 @@ real engine.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 from pathlib import Path
@@ -28,7 +27,16 @@ from loaders.pipeline import LoadSummary, load_files
 from schema.catalogue import load_catalogue
 from schema.policy import load_policy
 from schema.workdays import china_today
-from tests.builders import entity, person, person_code, record, role, uscc_code
+from tests.builders import (
+    csv_file,
+    entity,
+    jsonl_file,
+    person,
+    person_code,
+    record,
+    role,
+    uscc_code,
+)
 from tests.snapshot import graph_snapshot
 
 NANTONG = load_policy("nantong")
@@ -68,19 +76,6 @@ def _load(store: GraphStore, path: Path, provider: str = "market", **kw: Any) ->
     return load_files(store, [path], policy=NANTONG, provider=provider, today=TODAY, **kw)
 
 
-def _jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
-    path.write_text(
-        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8"
-    )
-    return path
-
-
-def _csv(path: Path, header: list[str], rows: list[list[Any]]) -> Path:
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(header)
-        w.writerows(rows)
-    return path
 
 
 def _entity(store: GraphStore, code: str = CO) -> dict[str, Any]:
@@ -119,8 +114,8 @@ def test_a_source_reporting_only_code_and_name_keeps_what_the_node_holds(
     store: GraphStore, tmp_path: Path
 ) -> None:
     """The tester's case: market's full row, then the tax office's code and name."""
-    market = _jsonl(tmp_path / "market.jsonl", [FULL])
-    tax = _csv(tmp_path / "tax.entity.csv", ["code", "name"], [[CO, "南通宏达"]])
+    market = jsonl_file(tmp_path / "market.jsonl", [FULL])
+    tax = csv_file(tmp_path / "tax.entity.csv", ["code", "name"], [[CO, "南通宏达"]])
     assert _load(store, market).loaded == 1
     before = _entity(store)
 
@@ -140,11 +135,11 @@ def test_blank_cells_from_the_same_provider_erase_nothing(
 ) -> None:
     """The same provider sends the company again with empty cells, in CSV and in JSON
     (empty strings and nulls): nothing is reset, nothing counts as changed."""
-    _load(store, _jsonl(tmp_path / "market.jsonl", [FULL]))
-    blank_csv = _csv(
+    _load(store, jsonl_file(tmp_path / "market.jsonl", [FULL]))
+    blank_csv = csv_file(
         tmp_path / "entity.csv", ENTITY_COLUMNS, [[CO, "南通宏达", "", "", "", "", "", ""]]
     )
-    blank_json = _jsonl(
+    blank_json = jsonl_file(
         tmp_path / "blank.jsonl",
         [{"type": "entity", "code": CO, "name": "南通宏达", "org_type": "", "status": "",
           "established": "", "terminated": None, "address": "", "registered_capital": None}],
@@ -162,13 +157,13 @@ def test_defaults_are_given_when_the_node_is_created_and_never_after(
     """A company first reported with code and name is an active enterprise until a
     source says otherwise; that source's facts then stay when the first one is sent
     again."""
-    tax = _csv(tmp_path / "tax.entity.csv", ["code", "name"], [[CO, "南通宏达"]])
+    tax = csv_file(tmp_path / "tax.entity.csv", ["code", "name"], [[CO, "南通宏达"]])
     _load(store, tax, provider="tax")
     created = _entity(store)
     assert (created["org_type"], created["status"]) == ("enterprise", "active")
     assert "address" not in created and "established" not in created
 
-    assert _load(store, _jsonl(tmp_path / "market.jsonl", [FULL])).loaded == 1
+    assert _load(store, jsonl_file(tmp_path / "market.jsonl", [FULL])).loaded == 1
     assert _facts(store) == STORED
 
     again = _load(store, tax, provider="tax")
@@ -182,8 +177,8 @@ def test_a_row_changes_only_the_fields_it_carries_and_keeps_the_old_content(
     """A later source that says something new changes that field alone; the node's
     previous content is kept as a version (who sent it, what replaced it), and loading
     both files again changes nothing."""
-    market = _jsonl(tmp_path / "market.jsonl", [FULL])
-    tax = _csv(
+    market = jsonl_file(tmp_path / "market.jsonl", [FULL])
+    tax = csv_file(
         tmp_path / "tax.entity.csv", ["code", "name", "status", "address"],
         [[CO, "南通宏达", "cancelled", ""]],
     )
@@ -214,7 +209,7 @@ def test_a_file_naming_a_company_twice_loads_once_and_again_changes_nothing(
 ) -> None:
     """Within one file the later row adds to the earlier one; a double load changes
     nothing, version history included."""
-    path = _jsonl(
+    path = jsonl_file(
         tmp_path / "twice.jsonl",
         [FULL, entity(CO, "南通宏达"), entity(CO, "南通宏达", status="cancelled"),
          entity(CO2, "南通乙")],
@@ -234,7 +229,7 @@ def test_followthemoney_without_a_status_keeps_the_stored_status(
     store: GraphStore, tmp_path: Path
 ) -> None:
     """FtM has no status for most companies: the row leaves the stored one alone."""
-    _load(store, _jsonl(tmp_path / "market.jsonl", [{**FULL, "org_type": "enterprise"}]))
+    _load(store, jsonl_file(tmp_path / "market.jsonl", [{**FULL, "org_type": "enterprise"}]))
     export = tmp_path / "os.ftm.json"
     export.write_text(
         json.dumps({"id": "co-1", "schema": "Company",
@@ -255,11 +250,11 @@ def test_a_person_renamed_by_a_later_source_keeps_the_old_name_as_a_version(
 ) -> None:
     """Persons go through the same rule: a row that says the same name from another
     source is unchanged; a new name is kept, the old one as a version."""
-    _load(store, _jsonl(tmp_path / "a.jsonl", [person(P1, "张三")]), provider="a")
-    same = _load(store, _csv(tmp_path / "b.person.csv", ["code", "name"], [[P1, "张三"]]),
+    _load(store, jsonl_file(tmp_path / "a.jsonl", [person(P1, "张三")]), provider="a")
+    same = _load(store, csv_file(tmp_path / "b.person.csv", ["code", "name"], [[P1, "张三"]]),
                  provider="b")
     assert (same.loaded, same.unchanged) == (0, 1)
-    renamed = _load(store, _jsonl(tmp_path / "c.jsonl", [person(P1, "张叁")]), provider="c")
+    renamed = _load(store, jsonl_file(tmp_path / "c.jsonl", [person(P1, "张叁")]), provider="c")
     assert renamed.loaded == 1
     [row] = store.read("MATCH (p:Person {code: $c}) RETURN p.name AS n", {"c": P1})
     assert row["n"] == "张叁"
@@ -292,7 +287,7 @@ def test_an_act_ended_on_after_today_is_refused_and_the_successor_is_not_blamed(
     # One day of slack for time zones, as for decided_on.
     tomorrow = (china_today() + dt.timedelta(days=1)).isoformat()
     ongoing = record("R3", CO2, "2026-11-01", act_ended_on=tomorrow)
-    summary = _load(store, _jsonl(tmp_path / "r.jsonl",
+    summary = _load(store, jsonl_file(tmp_path / "r.jsonl",
                                   [*_company_whose_representative_changed(), typo, right,
                                    ongoing]))
     successor = check_sanctions(store, P2, policy=NANTONG, catalogue=CATALOGUE, as_of=TODAY)
@@ -319,7 +314,7 @@ def test_empty_enumeration_values_in_json_mean_not_given_as_in_csv(
         entity(CO2, "南通乙", org_type="", status=""),
         record("R1", CO2, "2025-06-01", disclosure="", action="", severity="", list=""),
     ]
-    summary = _load(store, _jsonl(tmp_path / "empty.jsonl", rows))
+    summary = _load(store, jsonl_file(tmp_path / "empty.jsonl", rows))
     assert summary.exit_code == 0 and summary.loaded == 2, summary.as_dict()
     props = _entity(store, CO2)
     assert (props["org_type"], props["status"]) == ("enterprise", "active")
@@ -327,7 +322,7 @@ def test_empty_enumeration_values_in_json_mean_not_given_as_in_csv(
     assert rec["r"]["disclosure"] == "public" and rec["r"]["status"] == "active"
 
     # The same rows as CSV files are the same content: nothing changes.
-    csv_entity = _csv(tmp_path / "entity.csv", ["code", "name", "org_type", "status"],
+    csv_entity = csv_file(tmp_path / "entity.csv", ["code", "name", "org_type", "status"],
                       [[CO2, "南通乙", "", ""]])
     again = _load(store, csv_entity)
     assert (again.loaded, again.unchanged) == (0, 1)
@@ -336,9 +331,9 @@ def test_empty_enumeration_values_in_json_mean_not_given_as_in_csv(
 def test_empty_enumeration_values_do_not_overwrite_stored_ones(
     store: GraphStore, tmp_path: Path
 ) -> None:
-    _load(store, _jsonl(tmp_path / "market.jsonl", [FULL]))
+    _load(store, jsonl_file(tmp_path / "market.jsonl", [FULL]))
     blank = {"type": "entity", "code": CO, "name": "南通宏达", "org_type": "", "status": " "}
-    summary = _load(store, _jsonl(tmp_path / "blank.jsonl", [blank]), provider="tax")
+    summary = _load(store, jsonl_file(tmp_path / "blank.jsonl", [blank]), provider="tax")
     assert summary.exit_code == 0 and summary.unchanged == 1, summary.as_dict()
     assert _facts(store) == STORED
 
@@ -359,7 +354,7 @@ def test_enumeration_values_are_read_stripped_and_in_any_case(
         record("R3", CO2, "2025-06-03", kind="Penalty"),
         {"type": "record", "id": "R2", "action": " WITHDRAW "},
     ]
-    summary = _load(store, _jsonl(tmp_path / "spelt.jsonl", rows))
+    summary = _load(store, jsonl_file(tmp_path / "spelt.jsonl", rows))
     assert summary.rejected == {"bad_value": 1}, summary.as_dict()
     assert "R3" in json.dumps(_rejects(summary), ensure_ascii=False)
     assert summary.rows_by_type["withdraw"] == 1
@@ -379,6 +374,6 @@ def test_enumeration_values_are_read_stripped_and_in_any_case(
     )
     assert held["r"] == "legal_representative"
     # The same content spelt as the contract does is no change.
-    spelt_right = _jsonl(tmp_path / "right.jsonl",
+    spelt_right = jsonl_file(tmp_path / "right.jsonl",
                          [entity(CO2, "南通乙", org_type="social_org", status="revoked")])
     assert _load(store, spelt_right).unchanged == 1

@@ -769,6 +769,14 @@ class _Out:
         os.replace(dst.name, self.path)
 
 
+def further_rejects_path(target: Path, source: Path, n: int = 1) -> Path:
+    """Where the rejected rows of ``source``, a further CSV file of a run whose first
+    rejects go to ``target``, are written (module docstring, "Rejects"); ``n`` above 1
+    when another source file already took that name."""
+    suffix = "" if n == 1 else f"-{n}"
+    return target.with_name(f"{target.stem}.{source.stem}{suffix}{target.suffix}")
+
+
 class Rejects(RejectsSink):
     def __init__(self, target: Path) -> None:
         self.target = target
@@ -781,12 +789,11 @@ class Rejects(RejectsSink):
         path = self.target
         if self._outs:
             taken = {o.path for o in self._outs.values()}
-            base = f"{self.target.stem}.{row.file.stem}"
-            path = self.target.with_name(base + self.target.suffix)
             n = 1
+            path = further_rejects_path(self.target, row.file)
             while path in taken or same_file_key(path) in self.avoid:
                 n += 1
-                path = self.target.with_name(f"{base}-{n}{self.target.suffix}")
+                path = further_rejects_path(self.target, row.file, n)
         keys = list(row.raw or {})
         added = []
         if "type" not in keys and type_from_name(row.file.stem) is not None:
